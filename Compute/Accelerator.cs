@@ -1,0 +1,123 @@
+namespace GpuAttention.Compute;
+
+/// <summary>
+/// A device opened for computation: allocates buffers, creates streams, compiles and launches kernels. Dispose it when
+/// done; buffers still alive then must not be used again. <see cref="LiveAllocations"/> counts buffers not yet disposed.
+/// </summary>
+public abstract class Accelerator : IDisposable
+{
+    private readonly List<AcceleratorStream> streams = [];
+    private int liveAllocations;
+    private long liveBytes;
+
+    /// <summary>Opens <paramref name="device"/>.</summary>
+    protected Accelerator(Device device) => Device = device;
+
+    /// <summary>The device this accelerator runs on.</summary>
+    public Device Device { get; }
+
+    /// <summary>The backend.</summary>
+    public AcceleratorKind Kind => Device.Kind;
+
+    /// <summary>The device's name.</summary>
+    public string Name => Device.Name;
+
+    /// <summary>The largest number of lanes in one group.</summary>
+    public int MaxGroupSize => Device.MaxGroupSize;
+
+    /// <summary>The stream that <c>Launch(Accelerator, ...)</c> and <see cref="Synchronize"/> use.</summary>
+    public AcceleratorStream DefaultStream => defaultStream ??= CreateStream();
+
+    private AcceleratorStream? defaultStream;
+
+    /// <summary>Buffers allocated and not yet disposed.</summary>
+    public int LiveAllocations => Volatile.Read(ref liveAllocations);
+
+    /// <summary>Bytes allocated and not yet disposed.</summary>
+    public long LiveBytes => Interlocked.Read(ref liveBytes);
+
+    /// <summary>True once disposed.</summary>
+    public bool IsDisposed { get; private set; }
+
+    /// <summary>Allocates <paramref name="length"/> elements (uninitialized).</summary>
+    public unsafe MemoryBuffer<T> Allocate<T>(long length) where T : unmanaged
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        long bytes = checked(length * sizeof(T));
+        return new MemoryBuffer<T>(this, AllocateMemory(bytes), length);
+    }
+
+    /// <summary>Allocates a buffer holding a copy of <paramref name="source"/>.</summary>
+    public MemoryBuffer<T> Allocate<T>(ReadOnlySpan<T> source) where T : unmanaged
+    {
+        var buffer = Allocate<T>(source.Length);
+        try
+        {
+            buffer.CopyFrom(source);
+            return buffer;
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new in-order stream; kernels launched on different streams may run concurrently.</summary>
+    public AcceleratorStream CreateStream()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        var stream = CreateStreamCore();
+        lock (streams) streams.Add(stream);
+        return stream;
+    }
+
+    /// <summary>Waits until all work on the default stream has finished.</summary>
+    public void Synchronize() => DefaultStream.Synchronize();
+
+    internal abstract DeviceMemory AllocateMemory(long bytes);
+
+    private protected abstract AcceleratorStream CreateStreamCore();
+
+    /// <summary>Enqueues a kernel on <paramref name="stream"/>; arguments are already validated.</summary>
+    internal abstract void Launch(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape, ReadOnlySpan<KernelArgument> arguments);
+
+    internal void TrackAllocation(long bytes)
+    {
+        Interlocked.Increment(ref liveAllocations);
+        Interlocked.Add(ref liveBytes, bytes);
+    }
+
+    internal void TrackFree(long bytes)
+    {
+        Interlocked.Decrement(ref liveAllocations);
+        Interlocked.Add(ref liveBytes, -bytes);
+    }
+
+    /// <summary>Releases the backend's native objects (context, queues, modules).</summary>
+    private protected abstract void DisposeCore();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (IsDisposed) return;
+        lock (streams)
+        {
+            foreach (var s in streams) s.Dispose();
+            streams.Clear();
+        }
+        DisposeCore();
+        IsDisposed = true;
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Kind} accelerator: {Name}";
+}
+
+/// <summary>
+/// The shape of one launch. Implicit kernels: <see cref="Extent"/> points, one lane each, and the backend picks the
+/// group. Grouped kernels: <see cref="Grid"/> groups of <see cref="Group"/> lanes.
+/// </summary>
+internal readonly record struct LaunchShape(bool Grouped, Index3D Extent, Index3D Grid, Index3D Group);

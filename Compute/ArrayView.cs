@@ -1,0 +1,121 @@
+using System.Runtime.CompilerServices;
+
+namespace GpuAttention.Compute;
+
+/// <summary>
+/// A typed window (<see cref="Length"/> elements from an offset) onto accelerator memory; the kernel-side handle of a
+/// buffer. On the CPU accelerator the indexer reads and writes the element (bounds-checked); on a device accelerator
+/// a view can be passed to kernels and copied from and to the host, but not indexed on the host.
+/// </summary>
+public readonly unsafe struct ArrayView<T> where T : unmanaged
+{
+    private readonly object? owner;      // DeviceMemory, or the pinned array behind CPU shared memory
+    private readonly T* host;            // host address of element 0 of this view, or null on device memory
+    private readonly long offset;        // elements from the start of the owner's memory
+    private readonly long length;
+    private readonly long hostLength;    // length where host != null, else 0: one compare checks both
+
+    internal ArrayView(object owner, T* host, long offset, long length)
+    {
+        this.owner = owner;
+        this.host = host;
+        this.offset = offset;
+        this.length = length;
+        hostLength = host == null ? 0 : length;
+    }
+
+    /// <summary>The number of elements.</summary>
+    public long Length => length;
+
+    /// <summary>False for <c>default(ArrayView&lt;T&gt;)</c>, a view of nothing.</summary>
+    public bool IsValid => owner != null;
+
+    internal DeviceMemory? Memory => owner as DeviceMemory;
+
+    internal long Offset => offset;
+
+    /// <summary>The element at <paramref name="index"/> (CPU accelerator only).</summary>
+    public ref T this[int index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if ((ulong)(long)index >= (ulong)hostLength) ThrowBadIndex(index);
+            return ref host[index];
+        }
+    }
+
+    /// <summary>The element at <paramref name="index"/> (CPU accelerator only).</summary>
+    public ref T this[long index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if ((ulong)index >= (ulong)hostLength) ThrowBadIndex(index);
+            return ref host[index];
+        }
+    }
+
+    /// <summary>The <paramref name="count"/> elements from <paramref name="start"/>.</summary>
+    public ArrayView<T> SubView(long start, long count)
+    {
+        if (start < 0 || count < 0 || start > length - count)
+            throw new ArgumentOutOfRangeException(nameof(start), $"SubView({start}, {count}) is outside a view of {length} elements");
+        return new ArrayView<T>(owner!, host == null ? null : host + start, offset + start, count);
+    }
+
+    /// <summary>Copies <paramref name="source"/> (exactly <see cref="Length"/> elements) into this view.</summary>
+    public void CopyFrom(ReadOnlySpan<T> source)
+    {
+        var memory = CheckCopy(source.Length, "source");
+        fixed (T* p = source) memory.CopyFromHost(p, offset * sizeof(T), length * sizeof(T));
+    }
+
+    /// <summary>Copies this view into <paramref name="destination"/> (exactly <see cref="Length"/> elements).</summary>
+    public void CopyTo(Span<T> destination)
+    {
+        var memory = CheckCopy(destination.Length, "destination");
+        fixed (T* p = destination) memory.CopyToHost(p, offset * sizeof(T), length * sizeof(T));
+    }
+
+    /// <summary>Copies this view into another view of the same length on the same accelerator.</summary>
+    public void CopyTo(ArrayView<T> destination)
+    {
+        var memory = CheckCopy(destination.Length, "destination");
+        var target = destination.Memory ?? throw new ArgumentException("destination view is not backed by a buffer", nameof(destination));
+        if (target.IsDisposed) throw new ObjectDisposedException("destination buffer");
+        if (target.Accelerator != memory.Accelerator)
+            throw new ArgumentException($"destination view belongs to {target.Accelerator.Name}, source to {memory.Accelerator.Name}", nameof(destination));
+        memory.CopyToDevice(target, offset * sizeof(T), destination.offset * sizeof(T), length * sizeof(T));
+    }
+
+    /// <summary>The view's elements as a new host array.</summary>
+    public T[] ToArray()
+    {
+        var result = new T[length];
+        CopyTo(result);
+        return result;
+    }
+
+    /// <summary>Sets every element's bytes to zero.</summary>
+    public void Clear() => CheckCopy(length, "view").Clear(offset * sizeof(T), length * sizeof(T));
+
+    private DeviceMemory CheckCopy(long otherLength, string what)
+    {
+        var memory = Memory ?? throw new InvalidOperationException("this view is not backed by a buffer");
+        if (memory.IsDisposed) throw new ObjectDisposedException($"MemoryBuffer<{typeof(T).Name}>");
+        if (otherLength != length)
+            throw new ArgumentException($"{what} has {otherLength} elements, the view {length}", what);
+        return memory;
+    }
+
+    private void ThrowBadIndex(long index)
+    {
+        if (host == null && owner != null)
+            throw new InvalidOperationException("a view of device memory cannot be indexed on the host; copy it to the host first");
+        throw new IndexOutOfRangeException($"index {index} is outside a view of {length} elements");
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"ArrayView<{typeof(T).Name}>[{length}]";
+}

@@ -1,0 +1,356 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace GpuAttention.Compute.Generator;
+
+/// <summary>
+/// Rewrites a grouped kernel into work-group loops for the CPU accelerator, so a group of up to 1024 lanes runs on one
+/// thread with exact barrier semantics. Statements between barriers become one loop over the lanes; locals that live
+/// across a barrier become per-lane arrays; control flow around barriers (if, for, while, do, break, continue) is
+/// evaluated for every lane and must agree, else <c>DivergentBarrierException</c>; lanes that return are remembered, and
+/// a barrier reached after some but not all lanes returned throws. Shared memory is one pinned array per worker.
+/// </summary>
+internal sealed class CpuGroupEmitter
+{
+    private const string Runtime = "global::GpuAttention.Compute.Cpu.CpuGroupRuntime";
+
+    private readonly SemanticModel model;
+    private readonly string kernelName;
+    private readonly HashSet<SyntaxNode> structural = [];
+    private readonly Dictionary<ISymbol, string> hoisted = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<SyntaxNode, int> loopLabels = [];
+    private readonly StringBuilder top = new();
+    private readonly StringBuilder sb = new();
+    private int indent = 4;
+    private int labels;
+
+    private CpuGroupEmitter(SemanticModel model, string kernelName)
+    {
+        this.model = model;
+        this.kernelName = kernelName;
+    }
+
+    public static string Emit(IMethodSymbol method, MethodDeclarationSyntax declaration, SemanticModel model, string kernelName)
+    {
+        var emitter = new CpuGroupEmitter(model, kernelName);
+        var statements = declaration.Body?.Statements.ToList()
+            ?? [SyntaxFactory.ExpressionStatement(declaration.ExpressionBody!.Expression)];
+        return emitter.Run(method, declaration, statements);
+    }
+
+    private string Run(IMethodSymbol method, MethodDeclarationSyntax declaration, List<StatementSyntax> statements)
+    {
+        SyntaxNode body = (SyntaxNode?)declaration.Body ?? declaration.ExpressionBody!;
+        MarkStructural(body);
+        HoistLocals(body, statements);
+
+        // Parameters a kernel assigns to are per-lane values too.
+        var assignedParameters = body.DescendantNodes()
+            .Select(n => n switch
+            {
+                AssignmentExpressionSyntax a => a.Left,
+                PostfixUnaryExpressionSyntax u => u.Operand,
+                PrefixUnaryExpressionSyntax u when u.Kind() is SyntaxKind.PreIncrementExpression or SyntaxKind.PreDecrementExpression => u.Operand,
+                _ => null,
+            })
+            .Where(e => e != null)
+            .Select(e => model.GetSymbolInfo(e!).Symbol)
+            .OfType<IParameterSymbol>()
+            .Distinct(SymbolEqualityComparer.Default)
+            .Cast<IParameterSymbol>()
+            .ToList();
+        foreach (var p in assignedParameters) Hoist(p, p.Type);
+
+        Transform(statements);
+
+        var result = new StringBuilder();
+        result.AppendLine("        public void Execute(long __start, long __end, global::GpuAttention.Compute.Index3D __grid, global::GpuAttention.Compute.Index3D __group)");
+        result.AppendLine("        {");
+        result.AppendLine("            int __n = (int)__group.Size, __dx = __group.X, __dy = __group.Y, __dz = __group.Z;");
+        result.Append(top);
+        result.AppendLine("            var __exited = new bool[__n];");
+        result.AppendLine("            int __exitedCount = 0;");
+        result.AppendLine("            for (long __g = __start; __g < __end; __g++)");
+        result.AppendLine("            {");
+        result.AppendLine("                int __gx = (int)(__g % __grid.X), __gy = (int)(__g / __grid.X % __grid.Y), __gz = (int)(__g / ((long)__grid.X * __grid.Y));");
+        result.AppendLine("                global::System.Array.Clear(__exited);");
+        result.AppendLine("                __exitedCount = 0;");
+        foreach (var p in assignedParameters)
+            result.AppendLine($"                global::System.Array.Fill({hoisted[p]}, {LauncherEmitter.Id(p.Name)});");
+        result.Append(sb);
+        result.AppendLine("                __group_end: ;");
+        result.AppendLine("            }");
+        result.AppendLine("        }");
+        return result.ToString();
+    }
+
+    /// <summary>Statements that contain a barrier, or a jump out to a loop that does, are run structurally.</summary>
+    private void MarkStructural(SyntaxNode body)
+    {
+        foreach (var barrier in LaneUniformity.Barriers(body, model))
+        {
+            foreach (var a in barrier.Ancestors().TakeWhile(a => a != body)) structural.Add(a);
+        }
+        foreach (var jump in body.DescendantNodes().OfType<StatementSyntax>().Where(s => s is BreakStatementSyntax or ContinueStatementSyntax))
+        {
+            var loop = LaneUniformity.TargetLoop(jump);
+            if (loop == null || !structural.Contains(loop)) continue;
+            structural.Add(jump);
+            foreach (var a in jump.Ancestors().TakeWhile(a => a != loop)) structural.Add(a);
+        }
+    }
+
+    /// <summary>Locals declared at a structural level outlive one lane loop: they become per-lane arrays.</summary>
+    private void HoistLocals(SyntaxNode body, List<StatementSyntax> statements)
+    {
+        var levels = new List<StatementSyntax>(statements);
+        foreach (var node in structural.OfType<StatementSyntax>())
+        {
+            if (node is BlockSyntax block) levels.AddRange(block.Statements);
+            if (node is ForStatementSyntax { Declaration: { } forDeclaration })
+            {
+                foreach (var v in forDeclaration.Variables) Hoist((ILocalSymbol)model.GetDeclaredSymbol(v)!, ((ILocalSymbol)model.GetDeclaredSymbol(v)!).Type);
+            }
+            foreach (var child in node.ChildNodes().OfType<StatementSyntax>()) if (child is not BlockSyntax) levels.Add(child);
+        }
+        foreach (var local in levels.OfType<LocalDeclarationStatementSyntax>())
+        {
+            foreach (var v in local.Declaration.Variables)
+            {
+                var symbol = (ILocalSymbol)model.GetDeclaredSymbol(v)!;
+                if (symbol.IsConst)
+                {
+                    top.AppendLine($"            const {LauncherEmitter.TypeName(symbol.Type)} {LauncherEmitter.Id(symbol.Name)} = {v.Initializer!.Value};");
+                }
+                else if (v.Initializer?.Value is InvocationExpressionSyntax init && model.GetSymbolInfo(init).Symbol is IMethodSymbol { Name: "Allocate" } m
+                         && LaneUniformity.IsCompute(m.ContainingType, "SharedMemory"))
+                {
+                    var length = model.GetConstantValue(init.ArgumentList.Arguments[0].Expression).Value;
+                    top.AppendLine($"            var {LauncherEmitter.Id(symbol.Name)} = {Runtime}.Shared<{LauncherEmitter.TypeName(m.TypeArguments[0])}>({length});");
+                }
+                else
+                {
+                    Hoist(symbol, symbol.Type);
+                }
+            }
+        }
+    }
+
+    private void Hoist(ISymbol symbol, ITypeSymbol type)
+    {
+        if (hoisted.ContainsKey(symbol)) return;
+        string name = $"__h{hoisted.Count}_{CEmitter.Mangle(symbol.Name)}";
+        hoisted[symbol] = name;
+        top.AppendLine($"            var {name} = new {LauncherEmitter.TypeName(type)}[__n];");
+    }
+
+    // ---------------------------------------------------------------- structural statements
+
+    private void Transform(IEnumerable<StatementSyntax> statements)
+    {
+        var pending = new List<StatementSyntax>();
+        foreach (var statement in statements)
+        {
+            if (!structural.Contains(statement) && !IsBarrier(statement))
+            {
+                pending.Add(statement);
+                continue;
+            }
+            LaneLoop(pending);
+            pending.Clear();
+            Structural(statement);
+        }
+        LaneLoop(pending);
+    }
+
+    private void Structural(StatementSyntax statement)
+    {
+        switch (statement)
+        {
+            case ExpressionStatementSyntax when IsBarrier(statement):
+                Line($"if (__exitedCount != 0) throw {Runtime}.Exited(\"{kernelName}\", __g, __exitedCount, __n);");
+                break;
+            case BlockSyntax block:
+                Transform(block.Statements);
+                break;
+            case IfStatementSyntax s:
+            {
+                string c = UniformCondition(s.Condition, "if condition");
+                Line($"if ({c})");
+                Block(s.Statement);
+                if (s.Else != null)
+                {
+                    Line("else");
+                    Block(s.Else.Statement);
+                }
+                break;
+            }
+            case WhileStatementSyntax s:
+                Loop(s, init: null, s.Condition, s.Statement, conditionFirst: true, increment: null, "while condition");
+                break;
+            case DoStatementSyntax s:
+                Loop(s, init: null, s.Condition, s.Statement, conditionFirst: false, increment: null, "do-while condition");
+                break;
+            case ForStatementSyntax s:
+                Loop(s, s, s.Condition, s.Statement, conditionFirst: true, s.Incrementors, "for condition");
+                break;
+            case BreakStatementSyntax:
+                Line("break;");
+                break;
+            case ContinueStatementSyntax c:
+                Line($"goto __continue{loopLabels[LaneUniformity.TargetLoop(c)!]};");
+                break;
+            default:
+                // LaneUniformity rejects barriers anywhere else (switch, expressions) before this runs.
+                Line($"throw new global::System.NotSupportedException(\"{statement.Kind()}\");");
+                break;
+        }
+    }
+
+    private void Loop(StatementSyntax loop, ForStatementSyntax? init, ExpressionSyntax? condition, StatementSyntax body,
+        bool conditionFirst, SeparatedSyntaxList<ExpressionSyntax>? increment, string construct)
+    {
+        int label = labels++;
+        loopLabels[loop] = label;
+        if (init != null)
+        {
+            var parts = new List<string>();
+            if (init.Declaration != null)
+            {
+                foreach (var v in init.Declaration.Variables.Where(v => v.Initializer != null))
+                    parts.Add($"{hoisted[model.GetDeclaredSymbol(v)!]}[__l] = {Rewrite(v.Initializer!.Value, 0)};");
+            }
+            parts.AddRange(init.Initializers.Select(e => Rewrite(e, 0) + ";"));
+            LaneLoopText(parts, usesReturn: false);
+        }
+        Line("while (true)");
+        Line("{");
+        indent++;
+        if (conditionFirst && condition != null) Line($"if (!{UniformCondition(condition, construct)}) break;");
+        Transform(body is BlockSyntax b ? b.Statements : [body]);
+        Line($"__continue{label}: ;");
+        if (increment is { Count: > 0 } steps) LaneLoopText(steps.Select(e => Rewrite(e, 0) + ";").ToList(), usesReturn: false);
+        if (!conditionFirst) Line($"if (!{UniformCondition(condition!, construct)}) break;");
+        indent--;
+        Line("}");
+    }
+
+    private void Block(StatementSyntax statement)
+    {
+        Line("{");
+        indent++;
+        Transform(statement is BlockSyntax b ? b.Statements : [statement]);
+        indent--;
+        Line("}");
+    }
+
+    /// <summary>Evaluates a condition for every live lane; they must agree, else the barrier it steers diverges.</summary>
+    private string UniformCondition(ExpressionSyntax condition, string construct)
+    {
+        int label = labels++;
+        string result = $"__c{label}", seen = $"__s{label}";
+        Line($"bool {result} = false, {seen} = false;");
+        LaneLoopText(
+        [
+            $"bool __v = {Rewrite(condition, label)};",
+            $"if (!{seen}) {{ {result} = __v; {seen} = true; }}",
+            $"else if (__v != {result}) throw {Runtime}.Divergent(\"{kernelName}\", \"{construct}\", __g, __l);",
+        ], usesReturn: false);
+        return result;
+    }
+
+    // ---------------------------------------------------------------- lane loops
+
+    private void LaneLoop(List<StatementSyntax> statements)
+    {
+        if (statements.Count == 0) return;
+        int label = labels++;
+        var lines = new List<string>();
+        foreach (var statement in statements)
+        {
+            if (statement is LocalDeclarationStatementSyntax local)
+            {
+                foreach (var v in local.Declaration.Variables)
+                {
+                    var symbol = model.GetDeclaredSymbol(v)!;
+                    if (hoisted.TryGetValue(symbol, out var array) && v.Initializer != null)
+                        lines.Add($"{array}[__l] = {Rewrite(v.Initializer.Value, label)};");
+                }
+                continue;
+            }
+            lines.Add(Rewrite(statement, label));
+        }
+        LaneLoopText(lines, usesReturn: statements.Any(s => s.DescendantNodesAndSelf().OfType<ReturnStatementSyntax>().Any()), label);
+    }
+
+    private void LaneLoopText(List<string> lines, bool usesReturn, int label = -1)
+    {
+        if (lines.Count == 0) return;
+        Line("for (int __l = 0; __l < __n; __l++)");
+        Line("{");
+        indent++;
+        Line("if (__exited[__l]) continue;");
+        Line("int __lx = __l % __dx, __ly = __l / __dx % __dy, __lz = __l / (__dx * __dy);");
+        foreach (var line in lines)
+        {
+            foreach (var part in line.Split('\n')) Line(part.TrimEnd('\r'));
+        }
+        if (usesReturn) Line($"__lane_end{label}: ;");
+        indent--;
+        Line("}");
+        if (usesReturn) Line("if (__exitedCount == __n) goto __group_end;");
+    }
+
+    private string Rewrite(SyntaxNode node, int label) =>
+        new LaneRewriter(model, hoisted, label).Visit(node).ToString();
+
+    private bool IsBarrier(StatementSyntax statement) =>
+        statement is ExpressionStatementSyntax { Expression: InvocationExpressionSyntax i } &&
+        model.GetSymbolInfo(i).Symbol is IMethodSymbol { Name: "Barrier" } m && LaneUniformity.IsCompute(m.ContainingType, "Group");
+
+    private void Line(string text) => sb.Append(' ', indent * 4).AppendLine(text);
+
+    /// <summary>Rewrites one lane's view of a statement: per-lane locals, lane and group indices, returns.</summary>
+    private sealed class LaneRewriter(SemanticModel model, Dictionary<ISymbol, string> hoisted, int label) : CSharpSyntaxRewriter
+    {
+        public override SyntaxNode? VisitIdentifierName(IdentifierNameSyntax node)
+        {
+            if (model.GetSymbolInfo(node).Symbol is { } symbol && hoisted.TryGetValue(symbol, out var array))
+                return SyntaxFactory.ParseExpression($"{array}[__l]").WithTriviaFrom(node);
+            return base.VisitIdentifierName(node);
+        }
+
+        public override SyntaxNode? VisitMemberAccessExpression(MemberAccessExpressionSyntax node)
+        {
+            if (model.GetSymbolInfo(node).Symbol is IPropertySymbol p)
+            {
+                string? replacement = (LaneUniformity.IsCompute(p.ContainingType, "Group"), LaneUniformity.IsCompute(p.ContainingType, "Grid"), p.Name) switch
+                {
+                    (true, _, "IdxX") => "__lx",
+                    (true, _, "IdxY") => "__ly",
+                    (true, _, "IdxZ") => "__lz",
+                    (true, _, "DimX") => "__dx",
+                    (true, _, "DimY") => "__dy",
+                    (true, _, "DimZ") => "__dz",
+                    (_, true, "IdxX") => "__gx",
+                    (_, true, "IdxY") => "__gy",
+                    (_, true, "IdxZ") => "__gz",
+                    (_, true, "DimX") => "__grid.X",
+                    (_, true, "DimY") => "__grid.Y",
+                    (_, true, "DimZ") => "__grid.Z",
+                    (_, true, "GlobalIndex") => "new global::GpuAttention.Compute.Index3D(__gx * __dx + __lx, __gy * __dy + __ly, __gz * __dz + __lz)",
+                    _ => null,
+                };
+                if (replacement != null) return SyntaxFactory.ParseExpression($"({replacement})").WithTriviaFrom(node);
+            }
+            return base.VisitMemberAccessExpression(node);
+        }
+
+        public override SyntaxNode? VisitReturnStatement(ReturnStatementSyntax node) =>
+            SyntaxFactory.ParseStatement($"{{ __exited[__l] = true; __exitedCount++; goto __lane_end{label}; }}").WithTriviaFrom(node);
+    }
+}

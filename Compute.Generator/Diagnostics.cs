@@ -1,0 +1,83 @@
+using Microsoft.CodeAnalysis;
+
+namespace GpuAttention.Compute.Generator;
+
+/// <summary>
+/// Every build error the kernel language can raise. IDs are stable and tracked in AnalyzerReleases.*.md; each message
+/// names the construct and ends with a hint.
+/// </summary>
+internal static class Diagnostics
+{
+    private const string Category = "GpuAttention.Kernels";
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor KernelSignature = Error("GPUA0001",
+        "Invalid kernel declaration",
+        "Kernel '{0}' {1}; hint: a kernel is a 'static void' non-generic method of a 'static partial class' (every containing type partial)");
+
+    public static readonly DiagnosticDescriptor ParameterType = Error("GPUA0002",
+        "Unsupported kernel parameter",
+        "Parameter '{0}' of '{1}' has type '{2}', which kernels cannot take; hint: use ArrayView<T> or a scalar of float, double, int, uint, long or byte, passed by value (an Index1D/2D/3D only as the first parameter)");
+
+    public static readonly DiagnosticDescriptor UnsupportedType = Error("GPUA0003",
+        "Unsupported type in a kernel",
+        "'{0}' has type '{1}', which kernels cannot use; hint: use float, double, int, uint, long, byte, bool, Index1D/2D/3D or ArrayView<T>");
+
+    public static readonly DiagnosticDescriptor UnsupportedStatement = Error("GPUA0004",
+        "Unsupported statement in a kernel",
+        "{0} is not supported in kernels; hint: {1}");
+
+    public static readonly DiagnosticDescriptor UnsupportedExpression = Error("GPUA0005",
+        "Unsupported expression in a kernel",
+        "{0} is not supported in kernels; hint: {1}");
+
+    public static readonly DiagnosticDescriptor UnsupportedCall = Error("GPUA0006",
+        "Unsupported call in a kernel",
+        "Call to '{0}' is not supported in kernels: {1}; hint: call a static method whose source is in this compilation, or a supported Math/MathF/XMath/Atomic intrinsic");
+
+    public static readonly DiagnosticDescriptor Recursion = Error("GPUA0007",
+        "Recursion in a kernel",
+        "'{0}' calls itself through '{1}'; kernels cannot recurse; hint: rewrite the recursion as a loop");
+
+    public static readonly DiagnosticDescriptor GroupIntrinsicInImplicitKernel = Error("GPUA0008",
+        "Group intrinsic in an implicitly grouped kernel",
+        "'{0}' is used in implicitly grouped kernel '{1}'; hint: barriers, shared memory and Group/Grid indices need an explicitly grouped kernel (no Index parameter, launched with a KernelConfig); an implicit kernel uses its Index parameter");
+
+    public static readonly DiagnosticDescriptor DivergentBarrier = Error("GPUA0009",
+        "Barrier under lane-dependent control flow",
+        "{0} in '{1}' depends on the lane ({2}), so some lanes of a group may not reach a Group.Barrier(); hint: make the condition uniform across the group (Group.Dim*, Grid.Idx*, parameters, memory read at uniform indices), or move the barrier out of it");
+
+    public static readonly DiagnosticDescriptor SharedMemoryPlacement = Error("GPUA0010",
+        "Invalid shared memory allocation",
+        "SharedMemory.Allocate in '{0}' {1}; hint: declare 'var tile = SharedMemory.Allocate<float>(256);' at the top level of an explicitly grouped kernel, with a positive compile-time constant length");
+
+    public static readonly DiagnosticDescriptor StaticField = Error("GPUA0011",
+        "Non-constant static field in a kernel",
+        "Field '{0}' is not a compile-time constant; kernels can read only const fields; hint: make it 'const' or pass it as a parameter");
+
+    public static readonly DiagnosticDescriptor RefOrPointer = Error("GPUA0012",
+        "ref, out, in or pointer in a kernel",
+        "{0} is not supported in kernels; hint: pass values and ArrayViews by value ('ref' only as the first argument of an Atomic call)");
+
+    public static readonly DiagnosticDescriptor GroupIntrinsicInHelper = Error("GPUA0013",
+        "Group intrinsic in a helper method",
+        "'{0}' is used in helper method '{1}'; hint: only the kernel itself may use Group, Grid, SharedMemory and barriers; pass the values the helper needs as parameters");
+
+    public static readonly DiagnosticDescriptor InvalidGroupSize = Error("GPUA0014",
+        "Invalid GroupSize",
+        "Kernel '{0}' {1}; hint: GroupSize is the lanes of a group (1 to 1024) of an explicitly grouped kernel");
+
+    public static readonly DiagnosticDescriptor BarrierPlacement = Error("GPUA0015",
+        "Unsupported barrier placement",
+        "Group.Barrier() in '{0}' {1}; hint: use barriers as statements in blocks, if/else, for, while and do bodies");
+
+    public static readonly DiagnosticDescriptor AtomicTarget = Error("GPUA0016",
+        "Invalid atomic target",
+        "Atomic.{0} needs 'ref view[index]' of an int, uint or float ArrayView or shared memory, got '{1}'; hint: write Atomic.Add(ref total[0], value)");
+
+    public static readonly DiagnosticDescriptor KernelOverload = Error("GPUA0017",
+        "Overloaded kernel",
+        "Class '{0}' has more than one [Kernel] named '{1}'; hint: give each kernel its own name (each gets a '{1}Kernel' launcher class)");
+}

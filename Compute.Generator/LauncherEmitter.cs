@@ -1,0 +1,136 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace GpuAttention.Compute.Generator;
+
+/// <summary>
+/// Writes the nested <c>{Method}Kernel</c> class: sources, descriptor, CPU entry and the typed <c>Launch</c>
+/// overloads. A launch validates its arguments, then either runs the CPU entry (a struct, so the thread-pool loop
+/// calls the kernel without boxing or reflection) or packs <see cref="KernelArgument"/>s on the stack for a device.
+/// </summary>
+internal static class LauncherEmitter
+{
+    private const string C = "global::GpuAttention.Compute.";
+    private const string Cpu = "global::GpuAttention.Compute.Cpu.";
+
+    public static string Emit(IMethodSymbol method, string kernelName, string entryPoint, int dimensions, int groupSize,
+        string cuda, string openCL, string cpuGroups)
+    {
+        var parameters = method.Parameters.Skip(dimensions > 0 ? 1 : 0).ToList();
+        var taken = new HashSet<string>(method.Parameters.Select(p => p.Name));
+        string Free(string name) { while (taken.Contains(name)) name = "_" + name; return name; }
+        string accelerator = Free("accelerator"), stream = Free("stream"), extent = Free("extent"), config = Free("config"), launch = Free("launch"), args = Free("arguments");
+
+        string indexType = dimensions switch { 1 => C + "Index1D", 2 => C + "Index2D", 3 => C + "Index3D", _ => "" };
+        string shapeParameter = dimensions > 0 ? $"{indexType} {extent}" : $"{C}KernelConfig {config}";
+        string shapeArgument = dimensions > 0 ? extent : config;
+        string typed = string.Join("", parameters.Select(p => $", {TypeName(p.Type)} {Id(p.Name)}"));
+        string names = string.Join("", parameters.Select(p => $", {Id(p.Name)}"));
+        string fullMethod = $"global::{method.ContainingType.ToDisplayString()}.{Id(method.Name)}";
+
+        var sb = new StringBuilder();
+        sb.AppendLine($"/// <summary>Generated launcher of kernel <see cref=\"{method.Name}\"/>: its sources, descriptor and typed Launch overloads.</summary>");
+        sb.AppendLine($"public static class {method.Name}Kernel");
+        sb.AppendLine("{");
+        sb.AppendLine($"    /// <summary>The kernel's entry point in both sources.</summary>");
+        sb.AppendLine($"    public const string EntryPoint = \"{entryPoint}\";");
+        sb.AppendLine();
+        sb.AppendLine("    /// <summary>The kernel as CUDA C (compiled by NVRTC).</summary>");
+        sb.AppendLine($"    public const string CudaSource = {Verbatim(cuda)};");
+        sb.AppendLine();
+        sb.AppendLine("    /// <summary>The kernel as OpenCL C 1.2.</summary>");
+        sb.AppendLine($"    public const string OpenCLSource = {Verbatim(openCL)};");
+        sb.AppendLine();
+        sb.AppendLine("    /// <summary>What accelerators compile and cache.</summary>");
+        sb.AppendLine($"    public static readonly {C}KernelDescriptor Descriptor = new(\"{kernelName}\", EntryPoint, CudaSource, OpenCLSource, {dimensions}, {groupSize}, new string[] {{ {string.Join(", ", parameters.Select(p => $"\"{p.Name}\""))} }});");
+        sb.AppendLine();
+        sb.AppendLine($"    /// <summary>Enqueues the kernel on <paramref name=\"{accelerator}\"/>'s default stream.</summary>");
+        sb.AppendLine($"    public static void Launch({C}Accelerator {accelerator}, {shapeParameter}{typed}) =>");
+        sb.AppendLine($"        Launch({accelerator}.DefaultStream, {shapeArgument}{names});");
+        sb.AppendLine();
+        sb.AppendLine($"    /// <summary>Enqueues the kernel on <paramref name=\"{stream}\"/>.</summary>");
+        sb.AppendLine($"    public static void Launch({C}AcceleratorStream {stream}, {shapeParameter}{typed})");
+        sb.AppendLine("    {");
+        sb.AppendLine(dimensions switch
+        {
+            1 => $"        var {launch} = {C}KernelLaunch.Implicit({stream}, Descriptor, new {C}Index3D({extent}.X, 1, 1));",
+            2 => $"        var {launch} = {C}KernelLaunch.Implicit({stream}, Descriptor, new {C}Index3D({extent}.X, {extent}.Y, 1));",
+            3 => $"        var {launch} = {C}KernelLaunch.Implicit({stream}, Descriptor, {extent});",
+            _ => $"        var {launch} = {C}KernelLaunch.Grouped({stream}, Descriptor, {config});",
+        });
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (KernelTranslator.IsView(parameters[i].Type)) sb.AppendLine($"        {launch}.CheckView({i}, {Id(parameters[i].Name)});");
+        }
+        string cpuArguments = string.Join(", ", parameters.Select(p => Id(p.Name)));
+        sb.AppendLine($"        if ({launch}.IsCpu)");
+        sb.AppendLine("        {");
+        sb.AppendLine(dimensions > 0
+            ? $"            {Cpu}CpuKernelRunner.Run({launch}, new CpuEntry({cpuArguments}));"
+            : $"            {Cpu}CpuKernelRunner.RunGrouped({launch}, new CpuGroups({cpuArguments}));");
+        sb.AppendLine("            return;");
+        sb.AppendLine("        }");
+        sb.AppendLine($"        global::System.Span<{C}KernelArgument> {args} = stackalloc {C}KernelArgument[{parameters.Count}];");
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            string kind = KernelTranslator.IsView(parameters[i].Type) ? "View" : "Scalar";
+            sb.AppendLine($"        {args}[{i}] = {C}KernelArgument.{kind}({Id(parameters[i].Name)});");
+        }
+        sb.AppendLine($"        {launch}.Submit({args});");
+        sb.AppendLine("    }");
+        sb.AppendLine();
+
+        string fields = string.Join(", ", parameters.Select(p => $"{TypeName(p.Type)} {Id(p.Name)}"));
+        if (dimensions > 0)
+        {
+            string call(string index) => $"{fullMethod}({index}{names});";
+            sb.AppendLine($"    private readonly struct CpuEntry({fields}) : {Cpu}ICpuImplicitKernel");
+            sb.AppendLine("    {");
+            sb.AppendLine($"        public void Execute(long __start, long __end, {C}Index3D __extent)");
+            sb.AppendLine("        {");
+            sb.AppendLine(dimensions switch
+            {
+                1 => $"            for (long __i = __start; __i < __end; __i++) {call("new " + C + "Index1D((int)__i)")}",
+                2 => $"            for (long __i = __start; __i < __end; __i++) {call($"new {C}Index2D((int)(__i % __extent.X), (int)(__i / __extent.X))")}",
+                _ => $"            for (long __i = __start; __i < __end; __i++) {call($"new {C}Index3D((int)(__i % __extent.X), (int)(__i / __extent.X % __extent.Y), (int)(__i / ((long)__extent.X * __extent.Y)))")}",
+            });
+            sb.AppendLine("        }");
+            sb.AppendLine("    }");
+        }
+        else
+        {
+            sb.AppendLine($"    private readonly struct CpuGroups({fields}) : {Cpu}ICpuGroupedKernel");
+            sb.AppendLine("    {");
+            sb.Append(cpuGroups);
+            sb.AppendLine("    }");
+        }
+        sb.AppendLine("}");
+        return sb.ToString();
+    }
+
+    /// <summary>The launcher inside its namespace and reopened containing types.</summary>
+    public static string Wrap(KernelModel model)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("// <auto-generated/> by GpuAttention.Compute.Generator");
+        sb.AppendLine("#nullable enable");
+        sb.AppendLine("#pragma warning disable");
+        foreach (var u in model.Usings) sb.AppendLine(u);
+        if (model.Namespace != null) sb.AppendLine($"namespace {model.Namespace}").AppendLine("{");
+        foreach (var t in model.ContainingTypes) sb.AppendLine($"partial {t.Keyword} {Id(t.Name)}").AppendLine("{");
+        sb.Append(model.LauncherCode);
+        foreach (var _ in model.ContainingTypes) sb.AppendLine("}");
+        if (model.Namespace != null) sb.AppendLine("}");
+        return sb.ToString();
+    }
+
+    internal static string TypeName(ITypeSymbol type) => type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+
+    internal static string Id(string name) =>
+        SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+
+    private static string Verbatim(string text) => "@\"" + text.Replace("\"", "\"\"") + "\"";
+}

@@ -23,8 +23,9 @@ internal sealed class CEmitter
     private readonly Compilation compilation;
     private readonly List<DiagnosticInfo>? diagnostics;      // null in passes that must not report again
     private readonly SortedSet<string> viewElements = [];
-    private readonly Dictionary<IMethodSymbol, string> helperNames = new(SymbolEqualityComparer.Default);
-    private readonly List<IMethodSymbol> helperQueue = [];
+    private readonly SortedSet<string> localViewElements = [];
+    private readonly Dictionary<string, string> helperNames = [];                  // method + shared-view mask -> C name
+    private readonly List<(IMethodSymbol Method, int SharedMask, string Name)> helperQueue = [];
     private readonly List<(IMethodSymbol Caller, IMethodSymbol Callee, SyntaxNode Site)> calls = [];
     private bool usesDouble;
 
@@ -34,6 +35,7 @@ internal sealed class CEmitter
     private bool isKernel;
     private bool isGrouped;
     private readonly Dictionary<ISymbol, long> sharedArrays = new(SymbolEqualityComparer.Default);
+    private readonly HashSet<ISymbol> localViews = new(SymbolEqualityComparer.Default);   // helper parameters viewing shared memory
     private StringBuilder sb = new();
     private int indent;
 
@@ -55,13 +57,13 @@ internal sealed class CEmitter
         var definitions = new StringBuilder();
         for (int i = 0; i < helperQueue.Count; i++)
         {
-            var helper = helperQueue[i];
-            var (signature, body) = EmitHelper(helper);
+            var (helper, mask, name) = helperQueue[i];
+            var (signature, body) = EmitHelper(helper, mask, name);
             prototypes.Append(signature).AppendLine(";");
             definitions.AppendLine(signature).Append(body);
         }
         var unit = new StringBuilder();
-        unit.Append(target.Prelude(viewElements, usesDouble));
+        unit.Append(target.Prelude(viewElements, localViewElements, usesDouble));
         unit.AppendLine();
         unit.Append(prototypes);
         unit.Append(definitions);
@@ -112,13 +114,22 @@ internal sealed class CEmitter
         return sb.ToString();
     }
 
-    private (string Signature, string Body) EmitHelper(IMethodSymbol helper)
+    /// <summary>
+    /// Emits one helper. Bit i of <paramref name="sharedMask"/> says parameter i views shared memory: OpenCL C 1.2 has no
+    /// generic address space, so such a call gets its own <c>__local</c> specialization.
+    /// </summary>
+    private (string Signature, string Body) EmitHelper(IMethodSymbol helper, int sharedMask, string name)
     {
         var declaration = (MethodDeclarationSyntax)helper.DeclaringSyntaxReferences[0].GetSyntax();
         Begin(helper, declaration, isKernel: false, grouped: false);
         string returnType = helper.ReturnsVoid ? "void" : CType(helper.ReturnType, declaration.ReturnType);
-        var parameters = helper.Parameters.Select(p => $"{CType(p.Type, declaration)} {Local(p)}");
-        string signature = $"{target.FunctionQualifier} {returnType} {helperNames[helper]}({string.Join(", ", parameters)})";
+        var parameters = helper.Parameters.Select((p, i) =>
+        {
+            if ((sharedMask & (1 << i)) == 0) return $"{CType(p.Type, declaration)} {Local(p)}";
+            localViews.Add(p);
+            return $"{target.LocalViewType(TrackLocal(p.Type))} {Local(p)}";
+        });
+        string signature = $"{target.FunctionQualifier} {returnType} {name}({string.Join(", ", parameters)})";
         sb.AppendLine("{");
         indent = 1;
         EmitBody(declaration);
@@ -133,6 +144,7 @@ internal sealed class CEmitter
         this.isKernel = isKernel;
         isGrouped = grouped;
         sharedArrays.Clear();
+        localViews.Clear();
         sb = new StringBuilder();
         foreach (var p in method.Parameters)
         {
@@ -328,7 +340,15 @@ internal sealed class CEmitter
     }
 
     private bool IsSharedView(ExpressionSyntax expression) =>
-        model.GetSymbolInfo(expression).Symbol is { } symbol && sharedArrays.ContainsKey(symbol);
+        model.GetSymbolInfo(expression).Symbol is { } symbol && (sharedArrays.ContainsKey(symbol) || localViews.Contains(symbol));
+
+    /// <summary>The value of a view expression; a shared array becomes a view of the whole array.</summary>
+    private string ViewValue(ExpressionSyntax expression)
+    {
+        if (model.GetSymbolInfo(expression).Symbol is { } symbol && sharedArrays.TryGetValue(symbol, out long n))
+            return target.MakeLocalView(TrackLocal(model.GetTypeInfo(expression).Type!), Local(symbol), n);
+        return Expr(expression);
+    }
 
     private void For(ForStatementSyntax forStatement)
     {
@@ -695,13 +715,9 @@ internal sealed class CEmitter
         if (IsComputeType(owner, "Atomic")) return AtomicCall(invocation, method, args);
         if (IsArrayView(owner) && method.Name == "SubView" && invocation.Expression is MemberAccessExpressionSyntax access)
         {
-            if (IsSharedView(access.Expression))
-            {
-                Report(Diagnostics.SharedMemoryPlacement, invocation, function.Name, "takes a SubView of shared memory");
-                return "0";
-            }
             string element = ViewElement(owner)!;
-            return $"ga_sub_{element}({Expr(access.Expression)}, {Expr(args[0].Expression)}, {Expr(args[1].Expression)})";
+            string sub = IsSharedView(access.Expression) ? target.LocalSub(TrackLocal(owner)) : $"ga_sub_{element}";
+            return $"{sub}({ViewValue(access.Expression)}, {Expr(args[0].Expression)}, {Expr(args[1].Expression)})";
         }
         return HelperCall(invocation, method, args);
     }
@@ -720,20 +736,21 @@ internal sealed class CEmitter
             Report(Diagnostics.UnsupportedCall, invocation, method.ToDisplayString(), reason);
             return "0";
         }
-        foreach (var arg in args)
+        int sharedMask = 0;
+        for (int i = 0; i < args.Count; i++)
         {
-            if (arg.RefKindKeyword != default) Report(Diagnostics.RefOrPointer, arg, $"'{arg.RefKindKeyword.Text}' argument");
-            if (IsSharedView(arg.Expression))
-                Report(Diagnostics.SharedMemoryPlacement, arg, function.Name, "passes shared memory to a helper method");
+            if (args[i].RefKindKeyword != default) Report(Diagnostics.RefOrPointer, args[i], $"'{args[i].RefKindKeyword.Text}' argument");
+            if (IsSharedView(args[i].Expression)) sharedMask |= 1 << i;
         }
-        if (!helperNames.TryGetValue(method, out var name))
+        string key = method.ToDisplayString() + "#" + sharedMask;
+        if (!helperNames.TryGetValue(key, out var name))
         {
             name = $"g_{Mangle(method.ContainingType.Name)}_{Mangle(method.Name)}_{helperNames.Count}";
-            helperNames[method] = name;
-            helperQueue.Add(method);
+            helperNames[key] = name;
+            helperQueue.Add((method, sharedMask, name));
         }
         calls.Add((function, method, invocation));
-        return $"{name}({string.Join(", ", args.Select(a => Expr(a.Expression)))})";
+        return $"{name}({string.Join(", ", args.Select(a => IsSharedView(a.Expression) ? ViewValue(a.Expression) : Expr(a.Expression)))})";
     }
 
     private string MathCall(InvocationExpressionSyntax invocation, IMethodSymbol method, SeparatedSyntaxList<ArgumentSyntax> args)
@@ -869,6 +886,15 @@ internal sealed class CEmitter
         }
         Report(Diagnostics.UnsupportedType, at, at is VariableDeclaratorSyntax v ? v.Identifier.Text : at.ToString(), type.ToDisplayString());
         return "int";
+    }
+
+    /// <summary>Records a view of shared memory of this element type; returns the element.</summary>
+    private string TrackLocal(ITypeSymbol viewType)
+    {
+        Track(viewType);
+        string element = ViewElement(viewType)!;
+        localViewElements.Add(element);
+        return element;
     }
 
     private void Track(ITypeSymbol viewType)

@@ -1,0 +1,14 @@
+using System.CommandLine;
+using GpuAttention.Cli;
+
+var root = new RootCommand("gpuattn: GpuAttention's devices, layers and benchmarks");
+root.Subcommands.Add(DevicesCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0 && args.Length > 0)
+{
+    Console.Error.WriteLine($"gpuattn: {string.Join("; ", parse.Errors.Select(e => e.Message))} (see gpuattn --help)");
+    return CliErrors.BadInput;
+}
+// Our handler, not System.CommandLine's: bad input is one line and exit code 2, never a stack trace.
+return CliErrors.Run(() => parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -38,6 +38,8 @@ internal sealed class CEmitter
     private readonly HashSet<ISymbol> localViews = new(SymbolEqualityComparer.Default);   // helper parameters viewing shared memory
     private StringBuilder sb = new();
     private int indent;
+    private readonly List<string> temporaries = [];
+    private int bodyStart;
 
     public CEmitter(CTarget target, Compilation compilation, List<DiagnosticInfo>? diagnostics)
     {
@@ -145,6 +147,7 @@ internal sealed class CEmitter
         isGrouped = grouped;
         sharedArrays.Clear();
         localViews.Clear();
+        temporaries.Clear();
         sb = new StringBuilder();
         foreach (var p in method.Parameters)
         {
@@ -153,6 +156,13 @@ internal sealed class CEmitter
     }
 
     private void EmitBody(MethodDeclarationSyntax declaration)
+    {
+        bodyStart = sb.Length;
+        EmitStatements(declaration);
+        sb.Insert(bodyStart, string.Concat(temporaries.Select(t => "    " + t + "\n")));
+    }
+
+    private void EmitStatements(MethodDeclarationSyntax declaration)
     {
         if (declaration.Body is { } body)
         {
@@ -592,20 +602,41 @@ internal sealed class CEmitter
             Report(Diagnostics.UnsupportedExpression, binary, $"'{binary.OperatorToken.Text}'", "kernels have no references or type tests");
             return "0";
         }
+        // C# evaluates the left operand, with its side effects, before the right; C leaves the order unspecified, so
+        // where either side has a side effect the left value goes through a temporary sequenced by a comma.
         string left = Expr(binary.Left);
-        string right = Expr(binary.Right);
-        var type = model.GetTypeInfo(binary).Type;
-        switch (kind)
+        string sequence = "";
+        bool logical = kind is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression;
+        if (!logical && !IsConstant(binary.Left) && !IsConstant(binary.Right) && (HasSideEffects(binary.Left) || HasSideEffects(binary.Right)))
         {
-            case SyntaxKind.LeftShiftExpression:
-            case SyntaxKind.RightShiftExpression:
-                return $"({left} {binary.OperatorToken.Text} ({right} & {ShiftMask(type)}))";
-            case SyntaxKind.UnsignedRightShiftExpression:
-                return UnsignedShift(type, left, right);
-            case SyntaxKind.ModuloExpression when type is { SpecialType: SpecialType.System_Single or SpecialType.System_Double }:
-                return $"{target.MathFunction("fmod", type.SpecialType == SpecialType.System_Single)}({left}, {right})";
+            string t = Temporary(binary.Left);
+            sequence = $"{t} = {left}, ";
+            left = t;
         }
-        return $"({left} {binary.OperatorToken.Text} {right})";
+        string value = Combine(binary.OperatorToken.Text, left, Expr(binary.Right), model.GetTypeInfo(binary).Type);
+        return sequence.Length == 0 ? value : $"({sequence}{value})";
+    }
+
+    /// <summary>
+    /// <c>a op b</c> with C#'s semantics: shift counts masked, float <c>%</c> as fmod, and signed <c>+ - *</c> wrapping
+    /// (done in unsigned arithmetic: signed overflow is undefined in C, and compilers optimize on it).
+    /// </summary>
+    private string Combine(string op, string a, string b, ITypeSymbol? type)
+    {
+        switch (op)
+        {
+            case "<<" or ">>":
+                return $"({a} {op} ({b} & {ShiftMask(type)}))";
+            case ">>>":
+                return UnsignedShift(type, a, b);
+            case "%" when type?.SpecialType is SpecialType.System_Single or SpecialType.System_Double:
+                return $"{target.MathFunction("fmod", type.SpecialType == SpecialType.System_Single)}({a}, {b})";
+            case "+" or "-" or "*" when type?.SpecialType == SpecialType.System_Int32:
+                return $"((int)((uint)({a}) {op} (uint)({b})))";
+            case "+" or "-" or "*" when type?.SpecialType == SpecialType.System_Int64:
+                return $"(({target.Long})(({target.ULong})({a}) {op} ({target.ULong})({b})))";
+        }
+        return $"({a} {op} {b})";
     }
 
     private static int ShiftMask(ITypeSymbol? type) => type?.SpecialType is SpecialType.System_Int64 or SpecialType.System_UInt64 ? 63 : 31;
@@ -625,23 +656,46 @@ internal sealed class CEmitter
             Report(Diagnostics.SharedMemoryPlacement, assignment, function.Name, "assigns to a shared memory view");
             return "0";
         }
-        string left = Expr(assignment.Left);
-        string right = Expr(assignment.Right);
-        var type = model.GetTypeInfo(assignment.Left).Type;
-        switch (assignment.Kind())
+        if (assignment.IsKind(SyntaxKind.CoalesceAssignmentExpression))
         {
-            case SyntaxKind.LeftShiftAssignmentExpression:
-            case SyntaxKind.RightShiftAssignmentExpression:
-                return $"{left} {assignment.OperatorToken.Text} ({right} & {ShiftMask(type)})";
-            case SyntaxKind.UnsignedRightShiftAssignmentExpression:
-                return $"{left} = {UnsignedShift(type, left, right)}";
-            case SyntaxKind.ModuloAssignmentExpression when type is { SpecialType: SpecialType.System_Single or SpecialType.System_Double }:
-                return $"{left} = {target.MathFunction("fmod", type.SpecialType == SpecialType.System_Single)}({left}, {right})";
-            case SyntaxKind.CoalesceAssignmentExpression:
-                Report(Diagnostics.UnsupportedExpression, assignment, "'??='", "kernels have no null references");
-                return "0";
+            Report(Diagnostics.UnsupportedExpression, assignment, "'??='", "kernels have no null references");
+            return "0";
         }
-        return $"{left} {assignment.OperatorToken.Text} {right}";
+        var type = model.GetTypeInfo(assignment.Left).Type;
+        string op = assignment.OperatorToken.Text.TrimEnd('=');   // "" for a simple assignment
+        var element = assignment.Left as ElementAccessExpressionSyntax;
+        var index = element?.ArgumentList.Arguments[0].Expression;
+        // C#: the target's location, then its value (compound), then the right side, then the store. Where a side
+        // effect could observe the difference, each step goes through a temporary sequenced by commas.
+        bool sequenced = HasSideEffects(assignment.Right) || index != null && HasSideEffects(index);
+        string sequence = "";
+        string location;
+        if (sequenced && element != null && index != null && !IsSharedView(element.Expression))
+        {
+            string t = Temporary(index);
+            sequence += $"{t} = {Expr(index)}, ";
+            location = $"{Expr(element.Expression)}.ptr[{t}]";
+        }
+        else
+        {
+            location = Expr(assignment.Left);
+        }
+        string current = location;
+        string right = Expr(assignment.Right);
+        if (sequenced)
+        {
+            if (op.Length > 0)
+            {
+                string t = Temporary(assignment.Left);
+                sequence += $"{t} = {location}, ";
+                current = t;
+            }
+            string r = Temporary(assignment.Right);
+            sequence += $"{r} = {right}, ";
+            right = r;
+        }
+        string value = op.Length == 0 ? right : Combine(op, current, right, type);
+        return sequence.Length == 0 ? $"{location} = {value}" : $"({sequence}{location} = {value})";
     }
 
     private string Prefix(PrefixUnaryExpressionSyntax prefix)
@@ -655,8 +709,54 @@ internal sealed class CEmitter
             case SyntaxKind.IndexExpression:
                 Report(Diagnostics.UnsupportedExpression, prefix, "'^' (index from end)", "compute the index from Length");
                 return "0";
+            case SyntaxKind.UnaryMinusExpression when model.GetTypeInfo(prefix).Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64:
+                return Combine("-", "0", Expr(prefix.Operand), model.GetTypeInfo(prefix).Type);   // -int.MinValue wraps
         }
         return $"({prefix.OperatorToken.Text}{Expr(prefix.Operand)})";
+    }
+
+    private bool IsConstant(ExpressionSyntax expression) => model.GetConstantValue(expression).HasValue;
+
+    /// <summary>True when evaluating <paramref name="expression"/> writes a local or memory.</summary>
+    private bool HasSideEffects(ExpressionSyntax expression) => expression.DescendantNodesAndSelf().Any(n => n switch
+    {
+        AssignmentExpressionSyntax => true,
+        PostfixUnaryExpressionSyntax p => p.IsKind(SyntaxKind.PostIncrementExpression) || p.IsKind(SyntaxKind.PostDecrementExpression),
+        PrefixUnaryExpressionSyntax p => p.IsKind(SyntaxKind.PreIncrementExpression) || p.IsKind(SyntaxKind.PreDecrementExpression),
+        InvocationExpressionSyntax i => model.GetSymbolInfo(i).Symbol is IMethodSymbol m &&
+                                        (IsComputeType(m.ContainingType, "Atomic") || WritesMemory(m, [])),
+        _ => false,
+    });
+
+    /// <summary>True for a helper that stores to a view or uses an atomic, itself or through the helpers it calls.</summary>
+    private bool WritesMemory(IMethodSymbol method, HashSet<IMethodSymbol> visiting)
+    {
+        if (method.DeclaringSyntaxReferences.Length == 0 || !visiting.Add(method)) return false;
+        var body = method.DeclaringSyntaxReferences[0].GetSyntax();
+        var helperModel = compilation.GetSemanticModel(body.SyntaxTree);
+        foreach (var node in body.DescendantNodes())
+        {
+            switch (node)
+            {
+                case AssignmentExpressionSyntax { Left: ElementAccessExpressionSyntax }:
+                case PostfixUnaryExpressionSyntax { Operand: ElementAccessExpressionSyntax }:
+                case PrefixUnaryExpressionSyntax { Operand: ElementAccessExpressionSyntax }:
+                    return true;
+                case InvocationExpressionSyntax call when helperModel.GetSymbolInfo(call).Symbol is IMethodSymbol callee:
+                    if (IsComputeType(callee.ContainingType, "Atomic") || WritesMemory(callee, visiting)) return true;
+                    break;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>A function-scope temporary holding <paramref name="expression"/>'s converted value.</summary>
+    private string Temporary(ExpressionSyntax expression)
+    {
+        var info = model.GetTypeInfo(expression);
+        string name = $"ga_t{temporaries.Count}";
+        temporaries.Add($"{CType(info.ConvertedType ?? info.Type!, expression)} {name};");
+        return name;
     }
 
     private string Cast(CastExpressionSyntax cast)
@@ -948,7 +1048,7 @@ internal sealed class CEmitter
                 float f = System.Convert.ToSingle(value, invariant);
                 if (float.IsNaN(f)) return target.FloatNaN;
                 if (float.IsInfinity(f)) return f > 0 ? target.FloatInfinity : $"(-{target.FloatInfinity})";
-                return RealText(f.ToString("R", invariant)) + "f";
+                return RealText(f.ToString("R", invariant), "f");
             }
             case SpecialType.System_Double:
             {
@@ -956,7 +1056,7 @@ internal sealed class CEmitter
                 double d = System.Convert.ToDouble(value, invariant);
                 if (double.IsNaN(d)) return target.DoubleNaN;
                 if (double.IsInfinity(d)) return d > 0 ? target.DoubleInfinity : $"(-{target.DoubleInfinity})";
-                return RealText(d.ToString("R", invariant));
+                return RealText(d.ToString("R", invariant), "");
             }
             case SpecialType.System_Int32:
             {
@@ -980,9 +1080,10 @@ internal sealed class CEmitter
         return "0";
     }
 
-    private static string RealText(string text)
+    private static string RealText(string text, string suffix)
     {
         if (text.IndexOf('.') < 0 && text.IndexOf('E') < 0 && text.IndexOf('e') < 0) text += ".0";
+        text += suffix;
         return text.StartsWith("-", System.StringComparison.Ordinal) ? $"({text})" : text;
     }
 

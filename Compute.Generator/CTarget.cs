@@ -228,7 +228,8 @@ internal abstract class CTarget
         public override string DoubleInfinity => "as_double(0x7ff0000000000000L)";
 
         protected override string Header(bool usesDouble) =>
-            usesDouble ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" : "";
+            // C# never fuses a*b+c into one rounding; OpenCL compilers may unless told not to.
+            "#pragma OPENCL FP_CONTRACT OFF\n" + (usesDouble ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" : "");
 
         public override string Atomic(string op, string element, bool shared, string pointer, string[] values)
         {

@@ -86,11 +86,15 @@ internal static class LauncherEmitter
         string fields = string.Join(", ", parameters.Select(p => $"{TypeName(p.Type)} {Id(p.Name)}"));
         if (dimensions > 0)
         {
-            string call(string index) => $"{fullMethod}({index}{names});";
+            // The loop calls the kernel with locals, not the struct's fields: stores through a view could alias a
+            // field, so the JIT would reload fields every iteration.
+            string locals = string.Join("", parameters.Select((p, k) => $", __a{k}"));
+            string call(string index) => $"{fullMethod}({index}{locals});";
             sb.AppendLine($"    private readonly struct CpuEntry({fields}) : {Cpu}ICpuImplicitKernel");
             sb.AppendLine("    {");
             sb.AppendLine($"        public void Execute(long __start, long __end, {C}Index3D __extent)");
             sb.AppendLine("        {");
+            for (int k = 0; k < parameters.Count; k++) sb.AppendLine($"            var __a{k} = {Id(parameters[k].Name)};");
             sb.AppendLine(dimensions switch
             {
                 1 => $"            for (long __i = __start; __i < __end; __i++) {call("new " + C + "Index1D((int)__i)")}",

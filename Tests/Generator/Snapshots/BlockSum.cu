@@ -41,11 +41,11 @@ extern "C" __global__ void k_K_BlockSum(float* l_x__base, long long l_x__offset,
     int l_gi = ga_make_idx3((((int)blockIdx.x) * ((int)blockDim.x) + ((int)threadIdx.x)), (((int)blockIdx.y) * ((int)blockDim.y) + ((int)threadIdx.y)), (((int)blockIdx.z) * ((int)blockDim.z) + ((int)threadIdx.z))).X;
     l_tile[((int)threadIdx.x)] = ((((long long)(l_gi)) < l_x.len) ? l_x.ptr[l_gi] : 0.0f);
     __syncthreads();
-    for (int l_s = (((int)blockDim.x) / 2); (l_s > 0); l_s >>= (1 & 31))
+    for (int l_s = (((int)blockDim.x) / 2); (l_s > 0); l_s = (l_s >> (1 & 31)))
     {
         if ((((int)threadIdx.x) < l_s))
         {
-            l_tile[((int)threadIdx.x)] += l_tile[(((int)threadIdx.x) + l_s)];
+            l_tile[((int)threadIdx.x)] = (l_tile[((int)threadIdx.x)] + l_tile[((int)((uint)(((int)threadIdx.x)) + (uint)(l_s)))]);
         }
         __syncthreads();
     }

@@ -50,7 +50,7 @@ static __device__ float ga_atomic_min_float(float* p, float v) { int old = *(vol
 static __device__ __forceinline__ int g_K_Clamp01_0(int l_v, int l_n);
 static __device__ __forceinline__ int g_K_Clamp01_0(int l_v, int l_n)
 {
-    return ((l_v < 0) ? 0 : ((l_v >= l_n) ? (l_n - 1) : l_v));
+    return ((l_v < 0) ? 0 : ((l_v >= l_n) ? ((int)((uint)(l_n) - (uint)(1))) : l_v));
 }
 extern "C" __global__ void k_K_Semantics(int ga_extent_x, int ga_extent_y, int ga_extent_z, int* l_o__base, long long l_o__offset, long long l_o__length, float* l_f__base, long long l_f__offset, long long l_f__length, int l_width, long long l_big)
 {
@@ -59,10 +59,10 @@ extern "C" __global__ void k_K_Semantics(int ga_extent_x, int ga_extent_y, int g
     ga_idx2 l_p = ga_make_idx2((int)(ga_gid % ga_extent_x), (int)(ga_gid / ga_extent_x));
     ga_view_int l_o = ga_make_view_int(l_o__base, l_o__offset, l_o__length);
     ga_view_float l_f = ga_make_view_float(l_f__base, l_f__offset, l_f__length);
-    int l_global = ((l_p.Y * l_width) + l_p.X);
-    int l_local = ((l_global % 7) - (l_global / 3));
+    int l_global = ((int)((uint)(((int)((uint)(l_p.Y) * (uint)(l_width)))) + (uint)(l_p.X)));
+    int l_local = ((int)((uint)((l_global % 7)) - (uint)((l_global / 3))));
     uint l_half = (((uint)(l_local)) >> (3 & 31));
-    l_o.ptr[l_global] = ((((((l_local << (33 & 31))) + ((int)(l_half))) + ga_f2int(l_f.ptr[l_global])) + ga_d2int(rint(((double)(l_f.ptr[l_global]))))) + g_K_Clamp01_0(l_local, l_width));
-    l_big += ((long long)(l_global));
+    l_o.ptr[l_global] = ((int)((uint)(((int)((uint)(((int)((uint)(((int)((uint)(((l_local << (33 & 31)))) + (uint)(((int)(l_half)))))) + (uint)(ga_f2int(l_f.ptr[l_global]))))) + (uint)(ga_d2int(rint(((double)(l_f.ptr[l_global])))))))) + (uint)(g_K_Clamp01_0(l_local, l_width))));
+    l_big = ((long long)((unsigned long long)(l_big) + (unsigned long long)(((long long)(l_global)))));
     l_f.ptr[l_global] = ((ga_max_f(l_f.ptr[l_global], 0.5f) + ((float)(l_big))) + (1.0f / (1.0f + expf(-(l_f.ptr[l_global])))));
 }

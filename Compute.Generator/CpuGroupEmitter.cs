@@ -37,8 +37,7 @@ internal sealed class CpuGroupEmitter
     public static string Emit(IMethodSymbol method, MethodDeclarationSyntax declaration, SemanticModel model, string kernelName)
     {
         var emitter = new CpuGroupEmitter(model, kernelName);
-        var statements = declaration.Body?.Statements.ToList()
-            ?? [SyntaxFactory.ExpressionStatement(declaration.ExpressionBody!.Expression)];
+        var statements = declaration.Body?.Statements.ToList() ?? [];
         return emitter.Run(method, declaration, statements);
     }
 
@@ -66,6 +65,7 @@ internal sealed class CpuGroupEmitter
         foreach (var p in assignedParameters) Hoist(p, p.Type);
 
         Transform(statements);
+        if (declaration.ExpressionBody is { } arrow) LaneLoopText([Rewrite(arrow.Expression, 0) + ";"], usesReturn: false);
 
         var result = new StringBuilder();
         result.AppendLine("        public void Execute(long __start, long __end, global::GpuAttention.Compute.Index3D __grid, global::GpuAttention.Compute.Index3D __group)");
@@ -231,7 +231,7 @@ internal sealed class CpuGroupEmitter
         Line("{");
         indent++;
         if (conditionFirst && condition != null) Line($"if (!{UniformCondition(condition, construct)}) break;");
-        Transform(body is BlockSyntax b ? b.Statements : [body]);
+        Transform(Statements(body));
         Line($"__continue{label}: ;");
         if (increment is { Count: > 0 } steps) LaneLoopText(steps.Select(e => Rewrite(e, 0) + ";").ToList(), usesReturn: false);
         if (!conditionFirst) Line($"if (!{UniformCondition(condition!, construct)}) break;");
@@ -239,11 +239,18 @@ internal sealed class CpuGroupEmitter
         Line("}");
     }
 
+    /// <summary>
+    /// The statements of a block, or the one statement. (Not a collection expression: one target-typed to SyntaxList
+    /// would copy the statement into a new tree, where the semantic model no longer knows it.)
+    /// </summary>
+    private static IEnumerable<StatementSyntax> Statements(StatementSyntax statement) =>
+        statement is BlockSyntax block ? block.Statements : new[] { statement };
+
     private void Block(StatementSyntax statement)
     {
         Line("{");
         indent++;
-        Transform(statement is BlockSyntax b ? b.Statements : [statement]);
+        Transform(Statements(statement));
         indent--;
         Line("}");
     }

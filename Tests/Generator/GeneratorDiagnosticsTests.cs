@@ -48,7 +48,7 @@ public sealed class GeneratorDiagnosticsTests
     [Fact]
     public void EveryDescriptorIsTrackedInAnalyzerReleases()
     {
-        string root = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "Compute.Generator");
+        string root = Path.Combine(AppContext.BaseDirectory, "Generator");   // copied there by Tests.csproj
         string releases = File.ReadAllText(Path.Combine(root, "AnalyzerReleases.Unshipped.md")) + File.ReadAllText(Path.Combine(root, "AnalyzerReleases.Shipped.md"));
         var ids = typeof(GpuAttention.Compute.Generator.KernelGenerator).Assembly.GetType("GpuAttention.Compute.Generator.Diagnostics")!
             .GetFields().Select(f => f.GetValue(null)).OfType<DiagnosticDescriptor>().Select(d => d.Id).ToList();

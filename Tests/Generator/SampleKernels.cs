@@ -35,5 +35,18 @@ internal static class SampleKernels
             big += global;
             f[global] = MathF.Max(f[global], 0.5f) + (float)big + XMath.Sigmoid(f[global]);
         }
+
+        // Regressions: a barrier as the whole body of an if (no braces), and an expression-bodied grouped kernel.
+        [Kernel]
+        public static void OneLineBarrier(ArrayView<float> x, int limit)
+        {
+            var t = SharedMemory.Allocate<float>(64);
+            t[Group.IdxX] = x[Group.IdxX];
+            if (limit > 2) Group.Barrier();
+            x[Group.IdxX] = t[63 - Group.IdxX];
+        }
+
+        [Kernel]
+        public static void ArrowBodied(ArrayView<float> x) => x[Grid.GlobalIndex.X] = Group.IdxX;
         """;
 }

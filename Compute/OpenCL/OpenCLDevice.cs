@@ -21,6 +21,7 @@ internal sealed class OpenCLDevice : Device
         Driver = $"{platformName} {platformVersion}, driver {DriverVersion}";
         MemoryBytes = (long)Math.Min(OpenCLInfo.Device<ulong>(device, CL_DEVICE_GLOBAL_MEM_SIZE), long.MaxValue);
         MaxAllocationBytes = (long)Math.Min(OpenCLInfo.Device<ulong>(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE), long.MaxValue);
+        CorrectlyRoundedDivideSqrt = (OpenCLInfo.Device<ulong>(device, CL_DEVICE_SINGLE_FP_CONFIG) & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
         ComputeUnits = (int)OpenCLInfo.Device<uint>(device, CL_DEVICE_MAX_COMPUTE_UNITS);
         MaxGroupSize = (int)Math.Min(OpenCLInfo.Device<nuint>(device, CL_DEVICE_MAX_WORK_GROUP_SIZE), MaxLanes);
         IsGpu = (OpenCLInfo.Device<ulong>(device, CL_DEVICE_TYPE) & CL_DEVICE_TYPE_GPU) != 0;
@@ -60,6 +61,12 @@ internal sealed class OpenCLDevice : Device
 
     /// <summary><c>CL_DEVICE_MAX_MEM_ALLOC_SIZE</c>: the largest single buffer.</summary>
     public long MaxAllocationBytes { get; }
+
+    /// <summary>
+    /// Whether the device can divide and take square roots of floats correctly rounded, as C# does; OpenCL allows
+    /// 2.5 ulp otherwise, so builds ask for it where the device offers it.
+    /// </summary>
+    public bool CorrectlyRoundedDivideSqrt { get; }
 
     /// <summary><c>CL_DEVICE_EXTENSIONS</c>, such as <c>cl_khr_fp64</c> (needed by kernels that use <c>double</c>).</summary>
     public IReadOnlyList<string> Extensions { get; }

@@ -15,8 +15,11 @@ namespace GpuAttention.Compute.OpenCL;
 /// </summary>
 internal sealed unsafe partial class OpenCLKernelCache : IDisposable
 {
-    /// <summary>The options of every build: the generated kernels are OpenCL C 1.2.</summary>
-    public const string BuildOptions = "-cl-std=CL1.2";
+    /// <summary>
+    /// The options of every build: the generated kernels are OpenCL C 1.2, and float division and sqrt are correctly
+    /// rounded (C#'s semantics) where the device supports it.
+    /// </summary>
+    public string BuildOptions => device.CorrectlyRoundedDivideSqrt ? "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt" : "-cl-std=CL1.2";
 
     /// <summary>The backend's folder under <see cref="KernelDiskCache.Folder"/>.</summary>
     public const string DiskFolder = "opencl";

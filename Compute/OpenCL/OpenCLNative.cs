@@ -38,6 +38,8 @@ internal static unsafe partial class OpenCLNative
     public const uint CL_DEVICE_MAX_COMPUTE_UNITS = 0x1002;
     public const uint CL_DEVICE_MAX_WORK_GROUP_SIZE = 0x1004;
     public const uint CL_DEVICE_MAX_MEM_ALLOC_SIZE = 0x1010;
+    public const uint CL_DEVICE_SINGLE_FP_CONFIG = 0x101B;
+    public const ulong CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT = 1 << 7;
     public const uint CL_DEVICE_GLOBAL_MEM_SIZE = 0x101F;
     public const uint CL_DEVICE_AVAILABLE = 0x1027;
     public const uint CL_DEVICE_COMPILER_AVAILABLE = 0x1028;

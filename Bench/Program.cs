@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+
+// dotnet run -c Release --project Bench -- --filter '*'     (or a class name: --filter '*Launch*')
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

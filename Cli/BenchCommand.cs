@@ -9,7 +9,8 @@ namespace GpuAttention.Cli;
 
 /// <summary>
 /// <c>gpuattn bench</c>: on the best accelerator present, the ceilings every kernel is judged against: copy
-/// bandwidth, saxpy bandwidth and launch overhead (median of many runs after warm-up).
+/// bandwidth, saxpy bandwidth and launch overhead (median of many runs after warm-up), and the first launch's
+/// compile (or disk-cache load) time.
 /// </summary>
 internal static class BenchCommand
 {
@@ -30,7 +31,7 @@ internal static class BenchCommand
             var results = new List<Result>();
             AnsiConsole.Progress().Start(progress =>
             {
-                var task = progress.AddTask($"{acc.Kind}: {Markup.Escape(acc.Name)}", maxValue: 4);
+                var task = progress.AddTask($"{acc.Kind}: {Markup.Escape(acc.Name)}", maxValue: 5);
                 results.AddRange(Run(acc, n, () => task.Increment(1)));
             });
             var table = new Table().AddColumns("benchmark", "accelerator", "elements", "median ms", "GB/s");
@@ -53,6 +54,14 @@ internal static class BenchCommand
         using var y = acc.Allocate<float>(host);
         string name = $"{acc.Kind} {acc.Name}";
         int extent = checked((int)n);
+        step();
+
+        // The first launch of a kernel in this process compiles it, or loads it from the disk cache (GPUATTN_CACHE_DIR):
+        // run twice with an empty cache to see cold, then cached.
+        long firstStart = Stopwatch.GetTimestamp();
+        Bandwidth.CopyKernel.Launch(acc, 1, x.View, y.View);
+        acc.Synchronize();
+        yield return new Result("first launch (compile or disk cache)", name, 1, Stopwatch.GetElapsedTime(firstStart).TotalMilliseconds, 0);
 
         double copy = Median(acc, () => Bandwidth.CopyKernel.Launch(acc, extent, x.View, y.View));
         yield return new Result("copy", name, n, copy, 8.0 * n / (copy * 1e6));

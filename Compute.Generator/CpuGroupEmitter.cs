@@ -178,17 +178,17 @@ internal sealed class CpuGroupEmitter
                 Transform(block.Statements);
                 break;
             case IfStatementSyntax s:
-            {
-                string c = UniformCondition(s.Condition, "if condition");
-                Line($"if ({c})");
-                Block(s.Statement);
-                if (s.Else != null)
                 {
-                    Line("else");
-                    Block(s.Else.Statement);
+                    string c = UniformCondition(s.Condition, "if condition");
+                    Line($"if ({c})");
+                    Block(s.Statement);
+                    if (s.Else != null)
+                    {
+                        Line("else");
+                        Block(s.Else.Statement);
+                    }
+                    break;
                 }
-                break;
-            }
             case WhileStatementSyntax s:
                 Loop(s, init: null, s.Condition, s.Statement, conditionFirst: true, increment: null, "while condition");
                 break;

@@ -45,9 +45,11 @@ public sealed class ComputeContext : IDisposable
     /// Opens the accelerator named by <c>GPUATTN_ACCELERATOR</c> (<c>cpu</c>, <c>opencl</c> or <c>cuda</c>); without it,
     /// CUDA if present, then an OpenCL GPU, then the CPU.
     /// </summary>
-    public Accelerator CreateDefaultAccelerator()
+    public Accelerator CreateDefaultAccelerator() => CreateDefaultAccelerator(Environment.GetEnvironmentVariable(AcceleratorVariable));
+
+    /// <summary>The default accelerator as if <c>GPUATTN_ACCELERATOR</c> were <paramref name="chosen"/>.</summary>
+    internal Accelerator CreateDefaultAccelerator(string? chosen)
     {
-        string? chosen = Environment.GetEnvironmentVariable(AcceleratorVariable);
         if (!string.IsNullOrWhiteSpace(chosen)) return CreateAccelerator(ParseKind(chosen, AcceleratorVariable));
         var cuda = Backends.Single(b => b.Kind == AcceleratorKind.Cuda);
         if (cuda.IsAvailable) return CreateAccelerator(cuda.Devices[0]);

@@ -1,0 +1,176 @@
+using GpuAttention.Compute;
+
+namespace GpuAttention.Layers;
+
+/// <summary>An int64 buffer kept on the host (BatchNorm's num_batches_tracked): a count, not a tensor to compute on.</summary>
+public sealed class Counter
+{
+    /// <summary>The value.</summary>
+    public long Value { get; set; }
+}
+
+/// <summary>
+/// A layer with PyTorch's contract: <see cref="Forward"/>; <see cref="Backward"/> returns the input gradient and
+/// accumulates parameter gradients; <see cref="Train"/>/<see cref="Eval"/>; parameters and buffers named by their
+/// PyTorch state-dict keys (children prefix theirs with "name."); state-dict load and save, with every missing,
+/// unexpected or mis-shaped key an error naming the module, the key, the expected and the actual.
+/// </summary>
+public abstract class Module(string name, Accelerator accelerator) : IDisposable
+{
+    private readonly List<(string Key, Parameter Parameter)> parameters = [];
+    private readonly List<(string Key, Tensor Buffer)> buffers = [];
+    private readonly List<(string Key, Counter Counter)> counters = [];
+    private readonly List<(string Key, Module Child)> children = [];
+
+    /// <summary>The module's name in errors (e.g. "GAM", "BatchNorm2d").</summary>
+    public string Name { get; } = name;
+
+    /// <summary>The accelerator holding the module's tensors.</summary>
+    public Accelerator Accelerator { get; } = accelerator;
+
+    /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>Runs the layer; the caller disposes the result.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>
+    /// Back-propagates <paramref name="gradOutput"/> through the last <see cref="Forward"/>: returns ∂loss/∂input (the
+    /// caller disposes it) and adds ∂loss/∂parameter to every parameter's gradient.
+    /// </summary>
+    public abstract Tensor Backward(Tensor gradOutput);
+
+    /// <summary>Training mode: batch statistics, running statistics updated.</summary>
+    public void Train() => SetMode(true);
+
+    /// <summary>Evaluation mode: running statistics.</summary>
+    public void Eval() => SetMode(false);
+
+    private void SetMode(bool training)
+    {
+        Training = training;
+        foreach (var (_, child) in children) child.SetMode(training);
+    }
+
+    /// <summary>Every parameter with its state-dict key.</summary>
+    public IEnumerable<(string Key, Parameter Parameter)> NamedParameters() =>
+        parameters.Concat(children.SelectMany(c => c.Child.NamedParameters().Select(p => ($"{c.Key}.{p.Key}", p.Parameter))));
+
+    /// <summary>Every float buffer (running statistics) with its state-dict key.</summary>
+    public IEnumerable<(string Key, Tensor Buffer)> NamedBuffers() =>
+        buffers.Concat(children.SelectMany(c => c.Child.NamedBuffers().Select(b => ($"{c.Key}.{b.Key}", b.Buffer))));
+
+    /// <summary>Every int64 buffer (num_batches_tracked) with its state-dict key.</summary>
+    public IEnumerable<(string Key, Counter Counter)> NamedCounters() =>
+        counters.Concat(children.SelectMany(c => c.Child.NamedCounters().Select(b => ($"{c.Key}.{b.Key}", b.Counter))));
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var (_, p) in NamedParameters()) p.ZeroGradient();
+    }
+
+    /// <summary>Registers a child whose keys get the prefix <paramref name="key"/>.</summary>
+    protected T AddChild<T>(string key, T child) where T : Module
+    {
+        children.Add((key, child));
+        return child;
+    }
+
+    /// <summary>Registers a zero-initialized parameter.</summary>
+    protected Parameter AddParameter(string key, params long[] shape)
+    {
+        var p = Parameter.Zeros(Accelerator, shape);
+        parameters.Add((key, p));
+        return p;
+    }
+
+    /// <summary>Registers a float buffer filled with <paramref name="value"/>.</summary>
+    protected Tensor AddBuffer(string key, float value, params long[] shape)
+    {
+        var t = Tensor.Empty(Accelerator, shape);
+        t.CopyFrom(Enumerable.Repeat(value, checked((int)t.Count)).ToArray());
+        buffers.Add((key, t));
+        return t;
+    }
+
+    /// <summary>Registers an int64 buffer.</summary>
+    protected Counter AddCounter(string key)
+    {
+        var c = new Counter();
+        counters.Add((key, c));
+        return c;
+    }
+
+    /// <summary>
+    /// Loads parameters and buffers by key. Every key of the module must be present with its shape (a Linear weight
+    /// [o, i] also loads from a 1×1 conv weight [o, i, 1, 1]), and no other key may be; <paramref name="aliases"/> maps
+    /// alternative key prefixes (e.g. CoordAtt's conv_h → conv2) onto the module's.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, HostTensor> state, IReadOnlyDictionary<string, string>? aliases = null)
+    {
+        var renamed = new Dictionary<string, HostTensor>();
+        foreach (var (key, tensor) in state)
+        {
+            string k = key;
+            foreach (var (from, to) in aliases ?? new Dictionary<string, string>())
+                if (k.StartsWith(from + ".", StringComparison.Ordinal)) k = to + k[from.Length..];
+            renamed[k] = tensor;
+        }
+        var expected = NamedParameters().Select(p => (p.Key, p.Parameter.Value))
+            .Concat(NamedBuffers().Select(b => (b.Key, Value: b.Buffer))).ToList();
+        var known = expected.Select(e => e.Key).Concat(NamedCounters().Select(c => c.Key)).ToHashSet();
+        var missing = known.Where(k => !renamed.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+            throw new ArgumentException($"{Name}: state dict is missing {string.Join(", ", missing.Select(k => $"'{k}'"))}");
+        var unexpected = renamed.Keys.Where(k => !known.Contains(k)).ToList();
+        if (unexpected.Count > 0)
+            throw new ArgumentException($"{Name}: state dict has unexpected {string.Join(", ", unexpected.Select(k => $"'{k}'"))} (expected: {string.Join(", ", known.Order())})");
+        foreach (var (key, target) in expected)
+        {
+            var source = renamed[key];
+            if (!ShapeMatches(target.Shape, source.Shape))
+                throw new ArgumentException($"{Name}: '{key}' has shape [{string.Join(", ", source.Shape)}], expected [{string.Join(", ", target.Shape)}]");
+            if (source.DType == TensorDType.I64)
+                throw new ArgumentException($"{Name}: '{key}' has dtype I64, expected F32 or F64");
+        }
+        foreach (var (key, counter) in NamedCounters())
+        {
+            var source = renamed[key];
+            if (source.DType != TensorDType.I64 || source.Count != 1)
+                throw new ArgumentException($"{Name}: '{key}' must be one I64 value, got {source.DType} of shape [{string.Join(", ", source.Shape)}]");
+        }
+        foreach (var (key, target) in expected) target.CopyFrom(renamed[key].ToFloats());
+        foreach (var (key, counter) in NamedCounters()) counter.Value = renamed[key].ToInt64s()[0];
+    }
+
+    /// <summary>Parameters, buffers and counters as host tensors under their keys (parameters and buffers as F32).</summary>
+    public IReadOnlyList<HostTensor> StateDict()
+    {
+        var result = new List<HostTensor>();
+        foreach (var (key, p) in NamedParameters()) result.Add(HostTensor.Float32(key, [.. p.Value.Shape], p.Value.ToArray()));
+        foreach (var (key, b) in NamedBuffers()) result.Add(HostTensor.Float32(key, [.. b.Shape], b.ToArray()));
+        foreach (var (key, c) in NamedCounters()) result.Add(HostTensor.Int64(key, [], [c.Value]));
+        return result;
+    }
+
+    /// <summary>Loads a safetensors state dict.</summary>
+    public void Load(string path, IReadOnlyDictionary<string, string>? aliases = null) => LoadStateDict(Safetensors.Read(path), aliases);
+
+    /// <summary>Saves the state dict as safetensors.</summary>
+    public void Save(string path) => Safetensors.Write(path, StateDict());
+
+    private static bool ShapeMatches(IReadOnlyList<long> target, long[] source) =>
+        target.SequenceEqual(source) ||
+        // A Linear weight [o, i] given as a 1×1 conv weight [o, i, 1, 1].
+        target.Count == 2 && source.Length == 4 && source[0] == target[0] && source[1] == target[1] && source[2] == 1 && source[3] == 1;
+
+    /// <summary>Frees every parameter, buffer and child.</summary>
+    public virtual void Dispose()
+    {
+        foreach (var (_, p) in parameters) p.Dispose();
+        foreach (var (_, b) in buffers) b.Dispose();
+        foreach (var (_, c) in children) c.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -84,14 +84,20 @@ public static class Safetensors
     public const long MaxHeaderBytes = 100_000_000;
 
     /// <summary>Reads every tensor of <paramref name="path"/>, by name.</summary>
-    public static IReadOnlyDictionary<string, HostTensor> Read(string path)
+    public static IReadOnlyDictionary<string, HostTensor> Read(string path) => ReadWithMetadata(path).Tensors;
+
+    /// <summary>Reads every tensor of <paramref name="path"/>, by name, and the <c>__metadata__</c> strings.</summary>
+    public static (IReadOnlyDictionary<string, HostTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ReadWithMetadata(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file '{path}' not found", path);
-        return Parse(File.ReadAllBytes(path), path);
+        return ParseWithMetadata(File.ReadAllBytes(path), path);
     }
 
     /// <summary>Parses safetensors bytes; <paramref name="source"/> names them in errors.</summary>
-    public static IReadOnlyDictionary<string, HostTensor> Parse(ReadOnlySpan<byte> file, string source)
+    public static IReadOnlyDictionary<string, HostTensor> Parse(ReadOnlySpan<byte> file, string source) => ParseWithMetadata(file, source).Tensors;
+
+    /// <summary>Parses safetensors bytes and their metadata; <paramref name="source"/> names them in errors.</summary>
+    public static (IReadOnlyDictionary<string, HostTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ParseWithMetadata(ReadOnlySpan<byte> file, string source)
     {
         if (file.Length < 8) throw Bad(source, $"is {file.Length} bytes long, shorter than the 8-byte header length");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
@@ -111,10 +117,17 @@ public static class Safetensors
         {
             if (header.RootElement.ValueKind != JsonValueKind.Object) throw Bad(source, "has a header that is not a JSON object");
             var tensors = new Dictionary<string, HostTensor>();
+            var metadata = new Dictionary<string, string>();
             var spans = new List<(long Begin, long End, string Name)>();
             foreach (var entry in header.RootElement.EnumerateObject())
             {
-                if (entry.Name == "__metadata__") continue;
+                if (entry.Name == "__metadata__")
+                {
+                    if (entry.Value.ValueKind != JsonValueKind.Object) throw Bad(source, "has __metadata__ that is not a JSON object");
+                    foreach (var m in entry.Value.EnumerateObject())
+                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw Bad(source, $"has metadata '{m.Name}' that is not a string");
+                    continue;
+                }
                 var (tensor, begin, end) = ParseEntry(entry, data, source);
                 if (!tensors.TryAdd(tensor.Name, tensor)) throw Bad(source, $"names tensor '{tensor.Name}' twice");
                 spans.Add((begin, end, tensor.Name));
@@ -129,7 +142,7 @@ public static class Safetensors
             }
             if (position != data.Length)
                 throw Bad(source, $"has {data.Length} data bytes, but its tensors cover {position}");
-            return tensors;
+            return (tensors, metadata);
         }
     }
 

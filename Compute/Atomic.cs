@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace GpuAttention.Compute;
 
 /// <summary>
@@ -13,16 +15,7 @@ public static class Atomic
     public static uint Add(ref uint target, uint value) => Interlocked.Add(ref target, value) - value;
 
     /// <summary>Adds <paramref name="value"/> (a compare-and-swap loop); returns the old value.</summary>
-    public static float Add(ref float target, float value)
-    {
-        float old = Volatile.Read(ref target);
-        while (true)
-        {
-            float seen = Interlocked.CompareExchange(ref target, old + value, old);
-            if (BitConverter.SingleToInt32Bits(seen) == BitConverter.SingleToInt32Bits(old)) return old;
-            old = seen;
-        }
-    }
+    public static float Add(ref float target, float value) => Update(ref target, value, static (a, b) => a + b);
 
     /// <summary>Stores the larger; returns the old value.</summary>
     public static int Max(ref int target, int value) => Update(ref target, value, static (a, b) => Math.Max(a, b));
@@ -60,35 +53,14 @@ public static class Atomic
     /// <summary>Stores <paramref name="value"/> if the element's bits equal <paramref name="comparand"/>'s; returns the old value.</summary>
     public static float CompareExchange(ref float target, float comparand, float value) => Interlocked.CompareExchange(ref target, value, comparand);
 
-    private static int Update(ref int target, int value, Func<int, int, int> op)
+    /// <summary>Stores <c>op(old, value)</c> with a compare-and-swap loop (bitwise compare, so NaN and −0 terminate); returns the old value.</summary>
+    private static T Update<T>(ref T target, T value, Func<T, T, T> op) where T : unmanaged
     {
-        int old = Volatile.Read(ref target);
+        T old = target;   // a stale read only costs one more turn of the loop
         while (true)
         {
-            int seen = Interlocked.CompareExchange(ref target, op(old, value), old);
-            if (seen == old) return old;
-            old = seen;
-        }
-    }
-
-    private static uint Update(ref uint target, uint value, Func<uint, uint, uint> op)
-    {
-        uint old = Volatile.Read(ref target);
-        while (true)
-        {
-            uint seen = Interlocked.CompareExchange(ref target, op(old, value), old);
-            if (seen == old) return old;
-            old = seen;
-        }
-    }
-
-    private static float Update(ref float target, float value, Func<float, float, float> op)
-    {
-        float old = Volatile.Read(ref target);
-        while (true)
-        {
-            float seen = Interlocked.CompareExchange(ref target, op(old, value), old);
-            if (BitConverter.SingleToInt32Bits(seen) == BitConverter.SingleToInt32Bits(old)) return old;
+            T seen = Interlocked.CompareExchange(ref target, op(old, value), old);
+            if (Unsafe.BitCast<T, int>(seen) == Unsafe.BitCast<T, int>(old)) return old;   // int, uint, float: 4 bytes
             old = seen;
         }
     }

@@ -30,7 +30,7 @@ internal sealed partial class CEmitter
                 Line(Expr(expression.Expression) + ";");
                 break;
             case IfStatementSyntax ifStatement:
-                Line($"if ({Expr(ifStatement.Condition)})");
+                Line($"if {Condition(ifStatement.Condition)}");
                 Nested(ifStatement.Statement);
                 if (ifStatement.Else is { } elseClause)
                 {
@@ -39,13 +39,13 @@ internal sealed partial class CEmitter
                 }
                 break;
             case WhileStatementSyntax whileStatement:
-                Line($"while ({Expr(whileStatement.Condition)})");
+                Line($"while {Condition(whileStatement.Condition)}");
                 Nested(whileStatement.Statement);
                 break;
             case DoStatementSyntax doStatement:
                 Line("do");
                 Nested(doStatement.Statement);
-                Line($"while ({Expr(doStatement.Condition)});");
+                Line($"while {Condition(doStatement.Condition)};");
                 break;
             case ForStatementSyntax forStatement:
                 For(forStatement);
@@ -69,6 +69,28 @@ internal sealed partial class CEmitter
                 Unsupported(statement);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A parenthesized condition. Binary expressions already come in parentheses; doubling them (<c>if ((a == b))</c>)
+    /// makes clang warn on every build.
+    /// </summary>
+    private string Condition(ExpressionSyntax condition)
+    {
+        string text = Expr(condition);
+        return IsParenthesized(text) ? text : $"({text})";
+    }
+
+    private static bool IsParenthesized(string text)
+    {
+        if (text.Length < 2 || text[0] != '(' || text[text.Length - 1] != ')') return false;
+        int depth = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '(') depth++;
+            else if (text[i] == ')' && --depth == 0 && i < text.Length - 1) return false;   // "(a) && (b)"
+        }
+        return true;
     }
 
     private void Nested(StatementSyntax statement)

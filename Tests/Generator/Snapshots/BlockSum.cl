@@ -45,13 +45,13 @@ __kernel void k_K_BlockSum(__global float* l_x__base, long l_x__offset, long l_x
     barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
     for (int l_s = (((int)get_local_size(0)) / 2); (l_s > 0); l_s = (l_s >> (1 & 31)))
     {
-        if ((((int)get_local_id(0)) < l_s))
+        if (((int)get_local_id(0)) < l_s)
         {
             l_tile[((int)get_local_id(0))] = (l_tile[((int)get_local_id(0))] + l_tile[((int)((uint)(((int)get_local_id(0))) + (uint)(l_s)))]);
         }
         barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
     }
-    if ((((int)get_local_id(0)) == 0))
+    if (((int)get_local_id(0)) == 0)
     {
         ga_atomic_add_float_g(&l_total.ptr[0], l_tile[0]);
     }

@@ -43,13 +43,13 @@ extern "C" __global__ void k_K_BlockSum(float* l_x__base, long long l_x__offset,
     __syncthreads();
     for (int l_s = (((int)blockDim.x) / 2); (l_s > 0); l_s = (l_s >> (1 & 31)))
     {
-        if ((((int)threadIdx.x) < l_s))
+        if (((int)threadIdx.x) < l_s)
         {
             l_tile[((int)threadIdx.x)] = (l_tile[((int)threadIdx.x)] + l_tile[((int)((uint)(((int)threadIdx.x)) + (uint)(l_s)))]);
         }
         __syncthreads();
     }
-    if ((((int)threadIdx.x) == 0))
+    if (((int)threadIdx.x) == 0)
     {
         atomicAdd((float*)&l_total.ptr[0], l_tile[0]);
     }

@@ -1,0 +1,177 @@
+using GpuAttention.Compute;
+
+namespace GpuAttention.Kernels;
+
+public static partial class BatchNorm2d
+{
+    /// <summary>
+    /// Per (chunk, channel) group: Σ g and Σ g·x̂ over the chunk's elements, g = dY (masked by γ·x̂ + β &gt; 0 when
+    /// <paramref name="relu"/> ≠ 0), written to <c>partials[(c·chunks + k)·2 + {0, 1}]</c>.
+    /// </summary>
+    [Kernel(GroupSize = GroupSize)]
+    public static void BatchNormBackwardPartialSums(ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd,
+        ArrayView<float> gamma, ArrayView<float> beta, int relu, int channels, int plane, int perChunk, int perChannel, ArrayView<float> partials)
+    {
+        var tileSum = SharedMemory.Allocate<float>(GroupSize);
+        var tileDot = SharedMemory.Allocate<float>(GroupSize);
+        int lane = Group.IdxX;
+        int k = Grid.IdxX;
+        int c = Grid.IdxY;
+        int start = k * perChunk;
+        int end = Math.Min(start + perChunk, perChannel);
+        float mu = mean[c], inv = invstd[c], g = gamma[c], b = beta[c];
+        float sum = 0f, dot = 0f;
+        for (int j = start + lane; j < end; j += GroupSize)
+        {
+            long e = Element(j, c, channels, plane);
+            float xhat = (x[e] - mu) * inv;
+            float dy = dOut[e];
+            if (relu != 0 && !(g * xhat + b > 0f)) dy = 0f;
+            sum += dy;
+            dot += dy * xhat;
+        }
+        tileSum[lane] = sum;
+        tileDot[lane] = dot;
+        Group.Barrier();
+        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        {
+            if (lane < s)
+            {
+                tileSum[lane] += tileSum[lane + s];
+                tileDot[lane] += tileDot[lane + s];
+            }
+            Group.Barrier();
+        }
+        if (lane == 0)
+        {
+            int o = (c * Grid.DimX + k) * 2;
+            partials[o] = tileSum[0];
+            partials[o + 1] = tileDot[0];
+        }
+    }
+
+    /// <summary>
+    /// Per channel: sums the chunks' partials in order, accumulates <c>dβ += Σ g</c> and <c>dγ += Σ g·x̂</c>, and keeps
+    /// the totals in <c>totals[c]</c> and <c>totals[C + c]</c> for the input gradient. Also used by <see cref="NamWeighting"/>.
+    /// </summary>
+    [Kernel]
+    public static void BatchNormBackwardCombine(Index1D c, ArrayView<float> partials, int chunks, int channels,
+        ArrayView<float> dGamma, ArrayView<float> dBeta, ArrayView<float> totals)
+    {
+        float sum = 0f, dot = 0f;
+        for (int k = 0; k < chunks; k++)
+        {
+            int o = (c * chunks + k) * 2;
+            sum += partials[o];
+            dot += partials[o + 1];
+        }
+        dBeta[c] += sum;
+        dGamma[c] += dot;
+        totals[c] = sum;
+        totals[channels + c] = dot;
+    }
+
+    /// <summary>
+    /// <c>dX = γ·invstd·(g − Σg/M − x̂·Σg·x̂/M)</c> in train mode (<paramref name="training"/> ≠ 0), <c>γ·invstd·g</c> in
+    /// eval; g = dY, masked by the ReLU when <paramref name="relu"/> ≠ 0.
+    /// </summary>
+    [Kernel]
+    public static void BatchNormBackwardInput(Index1D i, int channels, int plane, int training, int relu, float inverseCount,
+        ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma,
+        ArrayView<float> beta, ArrayView<float> totals, ArrayView<float> dInput)
+    {
+        int c = i / plane % channels;
+        float inv = invstd[c];
+        float xhat = (x[i] - mean[c]) * inv;
+        float dy = dOut[i];
+        if (relu != 0 && !(gamma[c] * xhat + beta[c] > 0f)) dy = 0f;
+        if (training != 0) dy = dy - totals[c] * inverseCount - xhat * (totals[channels + c] * inverseCount);
+        dInput[i] = gamma[c] * inv * dy;
+    }
+
+    /// <summary>
+    /// Backward of <see cref="ForwardTraining"/> (<paramref name="training"/> true) or <see cref="ForwardInference"/>:
+    /// overwrites <paramref name="dInput"/>, accumulates <c>dγ += Σ g·x̂</c> and <c>dβ += Σ g</c>.
+    /// <paramref name="saveMean"/> and <paramref name="saveInvstd"/> are what that forward wrote; <paramref name="relu"/>
+    /// must match it.
+    /// </summary>
+    public static void Backward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> gamma,
+        ArrayView<float> beta, ArrayView<float> saveMean, ArrayView<float> saveInvstd, ArrayView<float> workspace,
+        ArrayView<float> dInput, ArrayView<float> dGamma, ArrayView<float> dBeta, Shape4 shape, bool training, bool relu = false)
+    {
+        const string op = "BatchNorm2d Backward";
+        CheckBackward(op, x, dOut, gamma, beta, saveMean, saveInvstd, workspace, dInput, dGamma, dBeta, shape);
+        var totals = LaunchParameterGradients(stream, x, dOut, saveMean, saveInvstd, gamma, beta, workspace, dGamma, dBeta, shape, relu);
+        BatchNormBackwardInputKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.Plane, training ? 1 : 0, relu ? 1 : 0,
+            1f / (shape.N * shape.Plane), x, dOut, saveMean, saveInvstd, gamma, beta, totals, dInput);
+    }
+
+    /// <summary>The checks of a backward pass (BatchNorm2d's and NAM's).</summary>
+    internal static void CheckBackward(string op, ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> saveMean, ArrayView<float> saveInvstd, ArrayView<float> workspace, ArrayView<float> dInput,
+        ArrayView<float> dGamma, ArrayView<float> dBeta, Shape4 shape)
+    {
+        OpChecks.Shape(op, nameof(shape), shape);
+        OpChecks.Length(op, nameof(x), x, shape);
+        OpChecks.Length(op, nameof(dOut), dOut, shape);
+        OpChecks.Length(op, nameof(dInput), dInput, shape);
+        string channels = $"the {shape.C} channels of {shape}";
+        OpChecks.Length(op, nameof(gamma), gamma, shape.C, channels);
+        OpChecks.Length(op, nameof(beta), beta, shape.C, channels);
+        OpChecks.Length(op, nameof(saveMean), saveMean, shape.C, channels);
+        OpChecks.Length(op, nameof(saveInvstd), saveInvstd, shape.C, channels);
+        OpChecks.Length(op, nameof(dGamma), dGamma, shape.C, channels);
+        OpChecks.Length(op, nameof(dBeta), dBeta, shape.C, channels);
+        OpChecks.Length(op, nameof(workspace), workspace, WorkspaceLength(shape), $"the workspace of {shape}");
+    }
+
+    /// <summary>Enqueues the BN parameter-gradient reduction; returns the view of the per-channel totals [Σg; Σg·x̂].</summary>
+    private static ArrayView<float> LaunchParameterGradients(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> dOut,
+        ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> workspace,
+        ArrayView<float> dGamma, ArrayView<float> dBeta, Shape4 shape, bool relu)
+    {
+        int chunks = Chunks(shape);
+        int perChannel = shape.N * shape.Plane;
+        var partials = workspace.SubView(0, 2L * shape.C * chunks);
+        var totals = workspace.SubView(3L * shape.C * chunks, 2L * shape.C);
+        BatchNormBackwardPartialSumsKernel.Launch(stream, new KernelConfig(new Index3D(chunks, shape.C, 1), new Index3D(GroupSize, 1, 1)),
+            x, dOut, mean, invstd, gamma, beta, relu ? 1 : 0, shape.C, shape.Plane, (perChannel + chunks - 1) / chunks, perChannel, partials);
+        BatchNormBackwardCombineKernel.Launch(stream, shape.C, partials, chunks, shape.C, dGamma, dBeta, totals);
+        return totals;
+    }
+
+    /// <summary>
+    /// The double-precision reference backward: overwrites <paramref name="dInput"/>, adds to <paramref name="dGamma"/>
+    /// and <paramref name="dBeta"/>. Train mode recomputes the batch statistics from x; eval uses the running ones.
+    /// </summary>
+    public static void BackwardReference(double[] x, double[] dOut, Shape4 shape, double[] gamma, double[] beta, double[] runningMean,
+        double[] runningVar, bool training, double eps, bool relu, double[] dInput, double[] dGamma, double[] dBeta)
+    {
+        int m = shape.N * shape.Plane;
+        var mean = new double[shape.C];
+        var invstd = new double[shape.C];
+        ForwardReference(x, shape, gamma, beta, (double[])runningMean.Clone(), (double[])runningVar.Clone(), training, 0.1, eps, false, mean, invstd);
+        for (int c = 0; c < shape.C; c++)
+        {
+            var xhat = new double[m];
+            var g = new double[m];
+            double sum = 0, dot = 0;
+            for (int n = 0, j = 0; n < shape.N; n++)
+                for (int p = 0; p < shape.Plane; p++, j++)
+                {
+                    int i = (n * shape.C + c) * shape.Plane + p;
+                    xhat[j] = (x[i] - mean[c]) * invstd[c];
+                    g[j] = relu && gamma[c] * xhat[j] + beta[c] <= 0 ? 0 : dOut[i];
+                    sum += g[j];
+                    dot += g[j] * xhat[j];
+                }
+            dBeta[c] += sum;
+            dGamma[c] += dot;
+            for (int n = 0, j = 0; n < shape.N; n++)
+                for (int p = 0; p < shape.Plane; p++, j++)
+                    dInput[(n * shape.C + c) * shape.Plane + p] = training
+                        ? gamma[c] * invstd[c] / m * (m * g[j] - sum - xhat[j] * dot)
+                        : gamma[c] * invstd[c] * g[j];
+        }
+    }
+}

@@ -1,0 +1,247 @@
+using GpuAttention.Compute;
+
+namespace GpuAttention.Kernels;
+
+/// <summary>
+/// NAM's channel attention (seed 002 <c>Channel_Att</c>): batch-normalize x, weight each channel by its share of
+/// |γ|, squash, and gate the input:
+///
+///   z = BN(x) = γ·x̂ + β          (train: batch statistics, running statistics updated; eval: running statistics —
+///                                  exactly <see cref="BatchNorm2d"/>)
+///   w_c = |γ_c| / Σ_c' |γ_c'|     (from γ's data: DETACHED, no gradient flows through w to γ)
+///   s = σ(z·w_c),  y = s·x
+///
+/// Backward, with g = ∂L/∂z = dY·x·s(1 − s)·w_c:
+///   dX = dY·s + BN backward of g:  train γ·invstd/M·(M·g − Σg − x̂·Σg·x̂);  eval γ·invstd·g
+///   dγ += Σ g·x̂,  dβ += Σ g
+///
+/// Shapes: x, y, dY, dX [N, C, H, W]; γ, β, running stats, saved μ, invstd and w [C]; workspace of
+/// <see cref="BatchNorm2d.WorkspaceLength"/> floats. Forward saves μ, invstd (as BatchNorm2d) and w; backward reads x,
+/// dY, γ, β, μ, invstd, w and recomputes x̂, z and s.
+///
+/// Kernels: BN's grouped statistics (train), a one-group |γ| reduction for w, then one elementwise kernel for y.
+/// Backward: one grouped (chunk, channel) kernel computes g on the fly and reduces Σg and Σg·x̂ (BN's combine adds them
+/// to dγ, dβ), then one elementwise kernel writes dX.
+///
+/// Minimum traffic per element (4 bytes each): train forward reads x twice and writes y = 12 bytes, ~25 FLOPs (σ's exp);
+/// eval forward 8 bytes; backward reads x and dY twice and writes dX = 20 bytes, ~40 FLOPs.
+/// </summary>
+public static partial class NamWeighting
+{
+    /// <summary>Lanes of the one group that reduces Σ|γ|.</summary>
+    private const int WeightGroupSize = 256;
+
+    /// <summary>w_c = |γ_c| / Σ|γ| for every channel, by one group (C is small: a few thousand at most).</summary>
+    [Kernel(GroupSize = WeightGroupSize)]
+    public static void NamChannelWeights(ArrayView<float> gamma, int channels, ArrayView<float> weights)
+    {
+        var tile = SharedMemory.Allocate<float>(WeightGroupSize);
+        int lane = Group.IdxX;
+        float sum = 0f;
+        for (int c = lane; c < channels; c += WeightGroupSize) sum += MathF.Abs(gamma[c]);
+        tile[lane] = sum;
+        Group.Barrier();
+        for (int s = WeightGroupSize / 2; s > 0; s >>= 1)
+        {
+            if (lane < s) tile[lane] += tile[lane + s];
+            Group.Barrier();
+        }
+        float total = tile[0];
+        for (int c = lane; c < channels; c += WeightGroupSize) weights[c] = MathF.Abs(gamma[c]) / total;
+    }
+
+    /// <summary><c>y = σ((γ·(x − μ)·invstd + β)·w_c)·x</c>.</summary>
+    [Kernel]
+    public static void NamForward(Index1D i, int channels, int plane, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invstd,
+        ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> weights, ArrayView<float> y)
+    {
+        int c = i / plane % channels;
+        float v = x[i];
+        float z = gamma[c] * ((v - mean[c]) * invstd[c]) + beta[c];
+        y[i] = XMath.Sigmoid(z * weights[c]) * v;
+    }
+
+    /// <summary>∂L/∂z = dY·x·s(1 − s)·w_c for the gate s = σ(z·w_c).</summary>
+    public static float GateGradient(float v, float dy, float s, float weight) => dy * v * (s * (1f - s)) * weight;
+
+    /// <summary>
+    /// Per (chunk, channel) group: Σ g and Σ g·x̂ with g = ∂L/∂z, written to <c>partials[(c·chunks + k)·2 + {0, 1}]</c>
+    /// for <see cref="BatchNorm2d.BatchNormBackwardCombine"/>.
+    /// </summary>
+    [Kernel(GroupSize = BatchNorm2d.GroupSize)]
+    public static void NamBackwardPartialSums(ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd,
+        ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> weights, int channels, int plane, int perChunk, int perChannel,
+        ArrayView<float> partials)
+    {
+        var tileSum = SharedMemory.Allocate<float>(BatchNorm2d.GroupSize);
+        var tileDot = SharedMemory.Allocate<float>(BatchNorm2d.GroupSize);
+        int lane = Group.IdxX;
+        int k = Grid.IdxX;
+        int c = Grid.IdxY;
+        int start = k * perChunk;
+        int end = Math.Min(start + perChunk, perChannel);
+        float mu = mean[c], inv = invstd[c], ga = gamma[c], b = beta[c], w = weights[c];
+        float sum = 0f, dot = 0f;
+        for (int j = start + lane; j < end; j += BatchNorm2d.GroupSize)
+        {
+            long e = BatchNorm2d.Element(j, c, channels, plane);
+            float v = x[e];
+            float xhat = (v - mu) * inv;
+            float g = GateGradient(v, dOut[e], XMath.Sigmoid((ga * xhat + b) * w), w);
+            sum += g;
+            dot += g * xhat;
+        }
+        tileSum[lane] = sum;
+        tileDot[lane] = dot;
+        Group.Barrier();
+        for (int s = BatchNorm2d.GroupSize / 2; s > 0; s >>= 1)
+        {
+            if (lane < s)
+            {
+                tileSum[lane] += tileSum[lane + s];
+                tileDot[lane] += tileDot[lane + s];
+            }
+            Group.Barrier();
+        }
+        if (lane == 0)
+        {
+            int o = (c * Grid.DimX + k) * 2;
+            partials[o] = tileSum[0];
+            partials[o + 1] = tileDot[0];
+        }
+    }
+
+    /// <summary>
+    /// <c>dX = dY·s + γ·invstd·(g − Σg/M − x̂·Σg·x̂/M)</c> in train mode (<paramref name="training"/> ≠ 0),
+    /// <c>dY·s + γ·invstd·g</c> in eval.
+    /// </summary>
+    [Kernel]
+    public static void NamBackwardInput(Index1D i, int channels, int plane, int training, float inverseCount, ArrayView<float> x,
+        ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> weights, ArrayView<float> totals, ArrayView<float> dInput)
+    {
+        int c = i / plane % channels;
+        float v = x[i];
+        float dy = dOut[i];
+        float inv = invstd[c];
+        float xhat = (v - mean[c]) * inv;
+        float s = XMath.Sigmoid((gamma[c] * xhat + beta[c]) * weights[c]);
+        float g = GateGradient(v, dy, s, weights[c]);
+        if (training != 0) g = g - totals[c] * inverseCount - xhat * (totals[channels + c] * inverseCount);
+        dInput[i] = dy * s + gamma[c] * inv * g;
+    }
+
+    /// <summary>
+    /// Train forward: batch statistics into <paramref name="saveMean"/>, <paramref name="saveInvstd"/>, running
+    /// statistics updated (as <see cref="BatchNorm2d.ForwardTraining"/>), w = |γ|/Σ|γ| into <paramref name="weights"/>,
+    /// and <c>y = σ(BN(x)·w)·x</c>.
+    /// </summary>
+    public static void ForwardTraining(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvstd,
+        ArrayView<float> weights, ArrayView<float> workspace, ArrayView<float> y, Shape4 shape, float momentum = 0.1f, float eps = 1e-5f)
+    {
+        const string op = "NAM ForwardTraining";
+        BatchNorm2d.CheckStatistics(op, x, gamma, beta, runningMean, runningVar, saveMean, saveInvstd, shape, eps, training: true);
+        OpChecks.That(momentum >= 0f && momentum <= 1f, op, nameof(momentum), $"momentum must be in [0, 1], is {momentum}");
+        OpChecks.Length(op, nameof(weights), weights, shape.C, $"the {shape.C} channels of {shape}");
+        OpChecks.Length(op, nameof(workspace), workspace, BatchNorm2d.WorkspaceLength(shape), $"the workspace of {shape}");
+        OpChecks.Length(op, nameof(y), y, shape);
+        BatchNorm2d.LaunchStatistics(stream, x, workspace, shape, momentum, eps, runningMean, runningVar, saveMean, saveInvstd);
+        LaunchForward(stream, x, gamma, beta, saveMean, saveInvstd, weights, y, shape);
+    }
+
+    /// <summary>
+    /// Eval forward: <c>y = σ(BN(x)·w)·x</c> with the running statistics; writes the statistics used to
+    /// <paramref name="saveMean"/>, <paramref name="saveInvstd"/> and w to <paramref name="weights"/> for <see cref="Backward"/>.
+    /// </summary>
+    public static void ForwardInference(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvstd,
+        ArrayView<float> weights, ArrayView<float> y, Shape4 shape, float eps = 1e-5f)
+    {
+        const string op = "NAM ForwardInference";
+        BatchNorm2d.CheckStatistics(op, x, gamma, beta, runningMean, runningVar, saveMean, saveInvstd, shape, eps, training: false);
+        OpChecks.Length(op, nameof(weights), weights, shape.C, $"the {shape.C} channels of {shape}");
+        OpChecks.Length(op, nameof(y), y, shape);
+        BatchNorm2d.BatchNormInferenceStatisticsKernel.Launch(stream, shape.C, eps, runningMean, runningVar, saveMean, saveInvstd);
+        LaunchForward(stream, x, gamma, beta, saveMean, saveInvstd, weights, y, shape);
+    }
+
+    /// <summary>
+    /// Backward of <see cref="ForwardTraining"/> (<paramref name="training"/> true) or <see cref="ForwardInference"/>:
+    /// overwrites <paramref name="dInput"/>, accumulates <c>dγ += Σ g·x̂</c>, <c>dβ += Σ g</c> (g = ∂L/∂z; w is
+    /// detached). <paramref name="saveMean"/>, <paramref name="saveInvstd"/> and <paramref name="weights"/> are what that
+    /// forward wrote.
+    /// </summary>
+    public static void Backward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> gamma,
+        ArrayView<float> beta, ArrayView<float> saveMean, ArrayView<float> saveInvstd, ArrayView<float> weights, ArrayView<float> workspace,
+        ArrayView<float> dInput, ArrayView<float> dGamma, ArrayView<float> dBeta, Shape4 shape, bool training)
+    {
+        const string op = "NAM Backward";
+        BatchNorm2d.CheckBackward(op, x, dOut, gamma, beta, saveMean, saveInvstd, workspace, dInput, dGamma, dBeta, shape);
+        OpChecks.Length(op, nameof(weights), weights, shape.C, $"the {shape.C} channels of {shape}");
+        int chunks = BatchNorm2d.Chunks(shape);
+        int perChannel = shape.N * shape.Plane;
+        var partials = workspace.SubView(0, 2L * shape.C * chunks);
+        var totals = workspace.SubView(3L * shape.C * chunks, 2L * shape.C);
+        NamBackwardPartialSumsKernel.Launch(stream,
+            new KernelConfig(new Index3D(chunks, shape.C, 1), new Index3D(BatchNorm2d.GroupSize, 1, 1)),
+            x, dOut, saveMean, saveInvstd, gamma, beta, weights, shape.C, shape.Plane, (perChannel + chunks - 1) / chunks, perChannel, partials);
+        BatchNorm2d.BatchNormBackwardCombineKernel.Launch(stream, shape.C, partials, chunks, shape.C, dGamma, dBeta, totals);
+        NamBackwardInputKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.Plane, training ? 1 : 0, 1f / perChannel,
+            x, dOut, saveMean, saveInvstd, gamma, beta, weights, totals, dInput);
+    }
+
+    private static void LaunchForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> weights, ArrayView<float> y, Shape4 shape)
+    {
+        NamChannelWeightsKernel.Launch(stream, new KernelConfig(1, WeightGroupSize), gamma, shape.C, weights);
+        NamForwardKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.Plane, x, mean, invstd, gamma, beta, weights, y);
+    }
+
+    /// <summary>The double-precision w_c = |γ_c| / Σ|γ|.</summary>
+    public static double[] WeightsReference(double[] gamma)
+    {
+        double total = gamma.Sum(Math.Abs);
+        return gamma.Select(g => Math.Abs(g) / total).ToArray();
+    }
+
+    /// <summary>
+    /// The double-precision reference forward <c>y = σ(BN(x)·w)·x</c>; train mode updates the running statistics in
+    /// place. <paramref name="detachedWeights"/>, when given, is used for w instead of |γ|/Σ|γ| (finite differences
+    /// with respect to γ hold w fixed, as the detached factor is in PyTorch).
+    /// </summary>
+    public static double[] ForwardReference(double[] x, Shape4 shape, double[] gamma, double[] beta, double[] runningMean, double[] runningVar,
+        bool training, double momentum, double eps, double[]? detachedWeights = null)
+    {
+        double[] z = BatchNorm2d.ForwardReference(x, shape, gamma, beta, runningMean, runningVar, training, momentum, eps);
+        double[] w = detachedWeights ?? WeightsReference(gamma);
+        var y = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int c = i / shape.Plane % shape.C;
+            y[i] = 1 / (1 + Math.Exp(-z[i] * w[c])) * x[i];
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// The double-precision reference backward: dX = dY·s + BN's input gradient of g = dY·x·s(1 − s)·w (overwritten),
+    /// and BN's parameter gradients of g added to <paramref name="dGamma"/>, <paramref name="dBeta"/>.
+    /// </summary>
+    public static void BackwardReference(double[] x, double[] dOut, Shape4 shape, double[] gamma, double[] beta, double[] runningMean,
+        double[] runningVar, bool training, double eps, double[] dInput, double[] dGamma, double[] dBeta)
+    {
+        double[] z = BatchNorm2d.ForwardReference(x, shape, gamma, beta, (double[])runningMean.Clone(), (double[])runningVar.Clone(), training, 0.1, eps);
+        double[] w = WeightsReference(gamma);
+        var s = new double[x.Length];
+        var g = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            double wc = w[i / shape.Plane % shape.C];
+            s[i] = 1 / (1 + Math.Exp(-z[i] * wc));
+            g[i] = dOut[i] * x[i] * s[i] * (1 - s[i]) * wc;
+        }
+        BatchNorm2d.BackwardReference(x, g, shape, gamma, beta, runningMean, runningVar, training, eps, false, dInput, dGamma, dBeta);
+        for (int i = 0; i < x.Length; i++) dInput[i] += dOut[i] * s[i];
+    }
+}

@@ -1,0 +1,217 @@
+using GpuAttention.Compute;
+
+namespace GpuAttention.Kernels;
+
+/// <summary>The pooling forward kernels and their host entry points (see <c>Pooling.cs</c> for the math).</summary>
+public static partial class Pooling
+{
+    /// <summary>One group per (n, c) plane (grid N·C): <c>y[n,c] = Σ_p x[n,c,p] / plane</c>.</summary>
+    [Kernel(GroupSize = PlaneGroup)]
+    public static void GlobalAveragePoolForward(int plane, ArrayView<float> x, ArrayView<float> y)
+    {
+        var partial = SharedMemory.Allocate<float>(PlaneGroup);
+        int lane = Group.IdxX;
+        long start = (long)Grid.IdxX * plane;
+        float sum = 0f;
+        for (int p = lane; p < plane; p += PlaneGroup) sum += x[start + p];
+        partial[lane] = sum;
+        Group.Barrier();
+        for (int s = PlaneGroup / 2; s > 0; s >>= 1)
+        {
+            if (lane < s) partial[lane] += partial[lane + s];
+            Group.Barrier();
+        }
+        if (lane == 0) y[Grid.IdxX] = partial[0] / plane;
+    }
+
+    /// <summary>One group per (n, c) plane: <c>y[n,c] = max_p x[n,c,p]</c>, <c>argMax[n,c]</c> = its index in the plane.</summary>
+    [Kernel(GroupSize = PlaneGroup)]
+    public static void GlobalMaxPoolForward(int plane, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
+    {
+        var maxima = SharedMemory.Allocate<float>(PlaneGroup);
+        var indices = SharedMemory.Allocate<int>(PlaneGroup);
+        int lane = Group.IdxX;
+        long start = (long)Grid.IdxX * plane;
+        float best = 0f;
+        int bestIndex = -1;
+        for (int p = lane; p < plane; p += PlaneGroup)
+        {
+            float v = x[start + p];
+            if (Beats(v, p, best, bestIndex))
+            {
+                best = v;
+                bestIndex = p;
+            }
+        }
+        maxima[lane] = best;
+        indices[lane] = bestIndex;
+        Group.Barrier();
+        for (int s = PlaneGroup / 2; s > 0; s >>= 1)
+        {
+            if (lane < s && Beats(maxima[lane + s], indices[lane + s], maxima[lane], indices[lane]))
+            {
+                maxima[lane] = maxima[lane + s];
+                indices[lane] = indices[lane + s];
+            }
+            Group.Barrier();
+        }
+        if (lane == 0)
+        {
+            y[Grid.IdxX] = maxima[0];
+            argMax[Grid.IdxX] = indices[0];
+        }
+    }
+
+    /// <summary>
+    /// Groups of 32 pixels × 8 channel slices (grid N·⌈HW/32⌉): <c>y[n,0,p] = max_c x[n,c,p]</c>,
+    /// <c>y[n,1,p] = Σ_c x[n,c,p] / C</c>, <c>argMax[n,p]</c> = the arg-max channel.
+    /// </summary>
+    [Kernel(GroupSize = PixelTile * ChannelSlices)]
+    public static void ChannelMaxMeanPoolForward(int channels, int plane, int tilesPerImage, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
+    {
+        var maxima = SharedMemory.Allocate<float>(PixelTile * ChannelSlices);
+        var indices = SharedMemory.Allocate<int>(PixelTile * ChannelSlices);
+        var sums = SharedMemory.Allocate<float>(PixelTile * ChannelSlices);
+        int pixel = Group.IdxX, slice = Group.IdxY;
+        int n = Grid.IdxX / tilesPerImage;
+        int p = Grid.IdxX % tilesPerImage * PixelTile + pixel;
+        bool active = p < plane;
+        float best = 0f, sum = 0f;
+        int bestChannel = -1;
+        if (active)
+        {
+            for (int c = slice; c < channels; c += ChannelSlices)
+            {
+                float v = x[((long)n * channels + c) * plane + p];
+                sum += v;
+                if (Beats(v, c, best, bestChannel))
+                {
+                    best = v;
+                    bestChannel = c;
+                }
+            }
+        }
+        int slot = slice * PixelTile + pixel;
+        maxima[slot] = best;
+        indices[slot] = bestChannel;
+        sums[slot] = sum;
+        Group.Barrier();
+        for (int s = ChannelSlices / 2; s > 0; s >>= 1)
+        {
+            if (slice < s)
+            {
+                int other = slot + s * PixelTile;
+                sums[slot] += sums[other];
+                if (Beats(maxima[other], indices[other], maxima[slot], indices[slot]))
+                {
+                    maxima[slot] = maxima[other];
+                    indices[slot] = indices[other];
+                }
+            }
+            Group.Barrier();
+        }
+        if (active && slice == 0)
+        {
+            y[(long)n * 2 * plane + p] = maxima[pixel];
+            y[((long)n * 2 + 1) * plane + p] = sums[pixel] / channels;
+            argMax[(long)n * plane + p] = indices[pixel];
+        }
+    }
+
+    /// <summary>
+    /// One lane per output: output t of row n·C + c (of <paramref name="count"/>, starting at concatenated position
+    /// <paramref name="first"/>) is the mean of row t over W when t &lt; H, else of column t − H over H.
+    /// </summary>
+    [Kernel]
+    public static void DirectionalAveragePoolForward(Index1D i, int height, int width, int first, int count, ArrayView<float> x, ArrayView<float> y)
+    {
+        int k = i;
+        int t = first + k % count;
+        long start = (long)(k / count) * height * width;
+        float sum = 0f;
+        if (t < height)
+        {
+            for (int w = 0; w < width; w++) sum += x[start + t * width + w];
+            y[k] = sum / width;
+        }
+        else
+        {
+            for (int h = 0; h < height; h++) sum += x[start + h * width + (t - height)];
+            y[k] = sum / height;
+        }
+    }
+
+    /// <summary>Enqueues the global average pool: <c>y [N, C, 1, 1] = mean of x [N, C, H, W] over H×W</c>.</summary>
+    public static void GlobalAverageForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape)
+    {
+        const string op = "Pooling.GlobalAverageForward";
+        CheckInput(op, "x", x, shape);
+        OpChecks.Length(op, "y", y, (long)shape.N * shape.C, $"[N, C, 1, 1] of {shape}");
+        GlobalAveragePoolForwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, y);
+    }
+
+    /// <summary>Enqueues the global max pool: <c>y [N, C, 1, 1] = max of x over H×W</c>, <c>argMax [N, C]</c> = h·W + w of the maximum.</summary>
+    public static void GlobalMaxForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax, Shape4 shape)
+    {
+        const string op = "Pooling.GlobalMaxForward";
+        CheckInput(op, "x", x, shape);
+        OpChecks.Length(op, "y", y, (long)shape.N * shape.C, $"[N, C, 1, 1] of {shape}");
+        OpChecks.Length(op, "argMax", argMax, (long)shape.N * shape.C, $"[N, C, 1, 1] of {shape}");
+        GlobalMaxPoolForwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, y, argMax);
+    }
+
+    /// <summary>
+    /// Enqueues CBAM's ChannelPool: <c>y [N, 2, H, W]</c> with channel 0 the max over C and channel 1 the mean over C;
+    /// <c>argMax [N, 1, H, W]</c> = the channel of the maximum.
+    /// </summary>
+    public static void ChannelMaxMeanForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax, Shape4 shape)
+    {
+        const string op = "Pooling.ChannelMaxMeanForward";
+        CheckInput(op, "x", x, shape);
+        OpChecks.Length(op, "y", y, shape with { C = 2 });
+        OpChecks.Length(op, "argMax", argMax, shape with { C = 1 });
+        int tiles = (shape.Plane + PixelTile - 1) / PixelTile;
+        var config = new KernelConfig(new Index3D(shape.N * tiles, 1, 1), new Index3D(PixelTile, ChannelSlices, 1));
+        ChannelMaxMeanPoolForwardKernel.Launch(stream, config, shape.C, shape.Plane, tiles, x, y, argMax);
+    }
+
+    /// <summary>
+    /// Enqueues CoordAtt's two directional pools written straight into their concatenation:
+    /// <c>y [N, C, H+W, 1] = cat([pool_h(x), pool_w(x).permute(0, 1, 3, 2)], dim=2)</c>.
+    /// </summary>
+    public static void DirectionalAverageForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape)
+    {
+        const string op = "Pooling.DirectionalAverageForward";
+        CheckInput(op, "x", x, shape);
+        OpChecks.Length(op, "y", y, shape with { H = shape.H + shape.W, W = 1 });
+        LaunchDirectional(stream, x, y, shape, 0, shape.H + shape.W);
+    }
+
+    /// <summary>Enqueues pool_h = AdaptiveAvgPool2d((None, 1)): <c>y [N, C, H, 1] = mean of x over W</c>.</summary>
+    public static void AverageOverWidthForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape)
+    {
+        const string op = "Pooling.AverageOverWidthForward";
+        CheckInput(op, "x", x, shape);
+        OpChecks.Length(op, "y", y, shape with { W = 1 });
+        LaunchDirectional(stream, x, y, shape, 0, shape.H);
+    }
+
+    /// <summary>Enqueues pool_w = AdaptiveAvgPool2d((1, None)): <c>y [N, C, 1, W] = mean of x over H</c>.</summary>
+    public static void AverageOverHeightForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape)
+    {
+        const string op = "Pooling.AverageOverHeightForward";
+        CheckInput(op, "x", x, shape);
+        OpChecks.Length(op, "y", y, shape with { H = 1 });
+        LaunchDirectional(stream, x, y, shape, shape.H, shape.W);
+    }
+
+    private static void LaunchDirectional(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape, int first, int count) =>
+        DirectionalAveragePoolForwardKernel.Launch(stream, checked(shape.N * shape.C * count), shape.H, shape.W, first, count, x, y);
+
+    private static void CheckInput(string op, string name, ArrayView<float> view, Shape4 shape)
+    {
+        OpChecks.Shape(op, name, shape);
+        OpChecks.That(shape.Size <= int.MaxValue, op, name, $"shape {shape} has {shape.Size} elements, more than {int.MaxValue}");
+        OpChecks.Length(op, name, view, shape);
+    }
+}

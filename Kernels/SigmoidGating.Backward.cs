@@ -1,0 +1,194 @@
+using GpuAttention.Compute;
+
+namespace GpuAttention.Kernels;
+
+/// <summary>The sigmoid gating backward kernels and their host entry points; dInput and the gate gradients are overwritten.</summary>
+public static partial class SigmoidGating
+{
+    /// <summary>
+    /// One lane per element of x: <c>dInput = dOut · σ(s[π(c)])</c> and <c>dLogits[π(c)] = dOut · x · σ'(s[π(c)])</c>
+    /// (π a bijection, so every element of dLogits is written exactly once; g = 1 is the full gate).
+    /// </summary>
+    [Kernel]
+    public static void SigmoidGateShuffledBackward(Index1D i, int channels, int groups, int plane, ArrayView<float> x, ArrayView<float> logits,
+        ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dLogits)
+    {
+        int k = i;
+        long gi = ShuffledGateIndex(k, channels, groups, plane);
+        float s = XMath.Sigmoid(logits[gi]);
+        float d = dOut[k];
+        dInput[k] = d * s;
+        dLogits[gi] = d * x[k] * (s * (1f - s));
+    }
+
+    /// <summary>
+    /// One group per (n, c) plane (grid N·C): <c>dInput = dOut · σ(a[n,c])</c> and
+    /// <c>dGate[n,c] = σ'(a[n,c]) · Σ_p dOut · x</c> (tree over the group's partial sums).
+    /// </summary>
+    [Kernel(GroupSize = PlaneGroup)]
+    public static void SigmoidGatePerChannelBackward(int plane, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGate)
+    {
+        var partial = SharedMemory.Allocate<float>(PlaneGroup);
+        int lane = Group.IdxX;
+        int nc = Grid.IdxX;
+        long start = (long)nc * plane;
+        float s = XMath.Sigmoid(gate[nc]);
+        float sum = 0f;
+        for (int p = lane; p < plane; p += PlaneGroup)
+        {
+            float d = dOut[start + p];
+            dInput[start + p] = d * s;
+            sum += d * x[start + p];
+        }
+        partial[lane] = sum;
+        Group.Barrier();
+        for (int stride = PlaneGroup / 2; stride > 0; stride >>= 1)
+        {
+            if (lane < stride) partial[lane] += partial[lane + stride];
+            Group.Barrier();
+        }
+        if (lane == 0) dGate[nc] = partial[0] * (s * (1f - s));
+    }
+
+    /// <summary>
+    /// Groups of 32 pixels × 8 channel slices (grid N·⌈HW/32⌉): <c>dInput = dOut · σ(a[n,p])</c> and
+    /// <c>dGate[n,p] = σ'(a[n,p]) · Σ_c dOut · x</c> (each lane sums every 8th channel, then a tree over the slices).
+    /// </summary>
+    [Kernel(GroupSize = PixelTile * ChannelSlices)]
+    public static void SigmoidGatePerPixelBackward(int channels, int plane, int tilesPerImage, ArrayView<float> x, ArrayView<float> gate,
+        ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGate)
+    {
+        var partial = SharedMemory.Allocate<float>(PixelTile * ChannelSlices);
+        int pixel = Group.IdxX, slice = Group.IdxY;
+        int n = Grid.IdxX / tilesPerImage;
+        int p = Grid.IdxX % tilesPerImage * PixelTile + pixel;
+        bool active = p < plane;
+        float s = 0f, sum = 0f;
+        if (active)
+        {
+            s = XMath.Sigmoid(gate[(long)n * plane + p]);
+            for (int c = slice; c < channels; c += ChannelSlices)
+            {
+                long e = ((long)n * channels + c) * plane + p;
+                float d = dOut[e];
+                dInput[e] = d * s;
+                sum += d * x[e];
+            }
+        }
+        int slot = slice * PixelTile + pixel;
+        partial[slot] = sum;
+        Group.Barrier();
+        for (int stride = ChannelSlices / 2; stride > 0; stride >>= 1)
+        {
+            if (slice < stride) partial[slot] += partial[slot + stride * PixelTile];
+            Group.Barrier();
+        }
+        if (active && slice == 0) dGate[(long)n * plane + p] = partial[pixel] * (s * (1f - s));
+    }
+
+    /// <summary>
+    /// One lane per output of dGateH and dGateW (N·C·(H+W) lanes; lane t &lt; H of plane (n, c) owns row t, the others
+    /// column t − H): a row lane writes dInput for its row and <c>dGateH = σ'(aH) · Σ_w dOut · x · σ(aW[w])</c>; a column
+    /// lane writes <c>dGateW = σ'(aW) · Σ_h dOut · x · σ(aH[h])</c>.
+    /// </summary>
+    [Kernel]
+    public static void SigmoidGateDirectionalBackward(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> gateH, ArrayView<float> gateW,
+        ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGateH, ArrayView<float> dGateW)
+    {
+        int k = i;
+        int nc = k / (height + width);
+        int t = k % (height + width);
+        long start = (long)nc * height * width;
+        float sum = 0f;
+        if (t < height)
+        {
+            float sh = XMath.Sigmoid(gateH[(long)nc * height + t]);
+            long row = start + (long)t * width;
+            for (int w = 0; w < width; w++)
+            {
+                float sw = XMath.Sigmoid(gateW[(long)nc * width + w]);
+                float d = dOut[row + w];
+                dInput[row + w] = d * sw * sh;
+                sum += d * x[row + w] * sw;
+            }
+            dGateH[(long)nc * height + t] = sum * (sh * (1f - sh));
+        }
+        else
+        {
+            int w = t - height;
+            float sw = XMath.Sigmoid(gateW[(long)nc * width + w]);
+            for (int h = 0; h < height; h++)
+            {
+                long e = start + (long)h * width + w;
+                sum += dOut[e] * x[e] * XMath.Sigmoid(gateH[(long)nc * height + h]);
+            }
+            dGateW[(long)nc * width + w] = sum * (sw * (1f - sw));
+        }
+    }
+
+    /// <summary>
+    /// Enqueues the backward of <c>y = x ⊙ σ(gate)</c>: <c>dInput = dOut ⊙ σ(gate)</c> and <c>dGate = Σ over the broadcast
+    /// dims of dOut ⊙ x ⊙ σ'(gate)</c>, both overwritten.
+    /// </summary>
+    public static void Backward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> dOut, ArrayView<float> dInput,
+        ArrayView<float> dGate, Shape4 shape, GatePattern pattern)
+    {
+        const string op = "SigmoidGating.Backward";
+        CheckX(op, "x", x, shape);
+        Shape4 gateShape = GateShape(pattern, shape);
+        OpChecks.Length(op, "gate", gate, gateShape);
+        OpChecks.Length(op, "dOut", dOut, shape);
+        OpChecks.Length(op, "dInput", dInput, shape);
+        OpChecks.Length(op, "dGate", dGate, gateShape);
+        switch (pattern)
+        {
+            case GatePattern.PerChannel:
+                SigmoidGatePerChannelBackwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, gate, dOut, dInput, dGate);
+                break;
+            case GatePattern.PerPixel:
+                int tiles = (shape.Plane + PixelTile - 1) / PixelTile;
+                var config = new KernelConfig(new Index3D(shape.N * tiles, 1, 1), new Index3D(PixelTile, ChannelSlices, 1));
+                SigmoidGatePerPixelBackwardKernel.Launch(stream, config, shape.C, shape.Plane, tiles, x, gate, dOut, dInput, dGate);
+                break;
+            default:
+                SigmoidGateShuffledBackwardKernel.Launch(stream, (int)shape.Size, shape.C, 1, shape.Plane, x, gate, dOut, dInput, dGate);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Enqueues the backward of CoordAtt's <c>y = x ⊙ σ(gateW) ⊙ σ(gateH)</c>: dInput [N, C, H, W], dGateH [N, C, H, 1],
+    /// dGateW [N, C, 1, W], all overwritten.
+    /// </summary>
+    public static void BackwardDirectional(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gateH, ArrayView<float> gateW, ArrayView<float> dOut,
+        ArrayView<float> dInput, ArrayView<float> dGateH, ArrayView<float> dGateW, Shape4 shape)
+    {
+        const string op = "SigmoidGating.BackwardDirectional";
+        CheckX(op, "x", x, shape);
+        OpChecks.Length(op, "gateH", gateH, shape with { W = 1 });
+        OpChecks.Length(op, "gateW", gateW, shape with { H = 1 });
+        OpChecks.Length(op, "dOut", dOut, shape);
+        OpChecks.Length(op, "dInput", dInput, shape);
+        OpChecks.Length(op, "dGateH", dGateH, shape with { W = 1 });
+        OpChecks.Length(op, "dGateW", dGateW, shape with { H = 1 });
+        int lanes = checked(shape.N * shape.C * (shape.H + shape.W));
+        SigmoidGateDirectionalBackwardKernel.Launch(stream, lanes, shape.H, shape.W, x, gateH, gateW, dOut, dInput, dGateH, dGateW);
+    }
+
+    /// <summary>
+    /// Enqueues the backward of GAM's fused gate: <c>dInput = dOut ⊙ shuffle(σ(logits))</c>,
+    /// <c>dLogits = shuffleᵀ(dOut ⊙ x) ⊙ σ'(logits)</c> (in logits' own layout), both overwritten.
+    /// </summary>
+    public static void BackwardShuffled(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> logits, ArrayView<float> dOut, ArrayView<float> dInput,
+        ArrayView<float> dLogits, Shape4 shape, int groups)
+    {
+        const string op = "SigmoidGating.BackwardShuffled";
+        CheckX(op, "x", x, shape);
+        int g = CheckShuffle(op, shape, groups);
+        OpChecks.Length(op, "logits", logits, shape);
+        OpChecks.Length(op, "dOut", dOut, shape);
+        OpChecks.Length(op, "dInput", dInput, shape);
+        OpChecks.Length(op, "dLogits", dLogits, shape);
+        SigmoidGateShuffledBackwardKernel.Launch(stream, (int)shape.Size, shape.C, g, shape.Plane, x, logits, dOut, dInput, dLogits);
+    }
+}

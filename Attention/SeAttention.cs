@@ -1,0 +1,159 @@
+using GpuAttention.Compute;
+using GpuAttention.Kernels;
+using GpuAttention.Layers;
+
+namespace GpuAttention.Attention;
+
+/// <summary>
+/// Squeeze-and-excitation (seed 001 <c>SELayer</c>): x [N, C, H, W] is squeezed to a per-channel mean, an MLP maps it
+/// to per-channel logits, and their sigmoid rescales x:
+///
+///   p = avg_pool(x)  [N, C, 1, 1],   a = W2·ReLU(W1·p + b1) + b2  [N, C, 1, 1],   y = x ⊙ σ(a)   (a broadcast over H×W)
+///
+/// with W1 = <c>fc.0.weight</c> [C/r, C], W2 = <c>fc.2.weight</c> [C, C/r] and the biases <c>fc.0.bias</c>,
+/// <c>fc.2.bias</c> only when <c>bias</c> is true (the seed's default has none). PyTorch:
+/// <code>
+/// y = self.avg_pool(x).view(b, c)
+/// y = self.fc(y).view(b, c, 1, 1)      # fc = Sequential(Linear(C, C/r, bias), ReLU, Linear(C/r, C, bias), Sigmoid)
+/// return x * y.expand_as(x)
+/// </code>
+/// Backward, with s = σ(a): dA[n,c] = s(1 − s)·Σ_hw dY·x (<see cref="SigmoidGating"/>, which also writes dY ⊙ s);
+/// dP, dW1, dW2 (db1, db2) from the MLP's backward (<see cref="ChannelMlp.PooledBackward"/>); and
+/// dX = dY ⊙ s + dP[n,c] / (H·W), the second term through the pool's backward.
+///
+/// Ops: <see cref="Pooling.GlobalAverageForward"/>, <see cref="ChannelMlp.PooledForward"/>, then the sigmoid fused
+/// into the per-channel <see cref="SigmoidGating.Forward"/>. Forward keeps x (the caller's), p and a for backward.
+/// </summary>
+public sealed class SeAttention : Module
+{
+    /// <summary>The options <see cref="Create"/> reads.</summary>
+    public static readonly string[] OptionNames = ["reduction", "bias"];
+
+    private readonly Parameter w1;
+    private readonly Parameter? b1;
+    private readonly Parameter w2;
+    private readonly Parameter? b2;
+
+    // Saved by Forward for Backward (x is the caller's), and Backward's scratch; each freed by the next step.
+    private Tensor? input;
+    private Tensor? pooled;
+    private Tensor? logits;
+    private Tensor? dLogits;
+    private Tensor? dPooled;
+    private Tensor? dInputPool;
+    private Tensor? workspace;
+
+    /// <summary>An SE module from <c>reduction</c> (16) and <c>bias</c> (false).</summary>
+    public static SeAttention Create(Accelerator accelerator, int channels, ModuleOptions options) =>
+        new(accelerator, channels, options.Int("reduction", 16), options.Bool("bias", false));
+
+    /// <summary>
+    /// SE over <paramref name="channels"/> channels with C/<paramref name="reduction"/> hidden units; zero-initialized
+    /// weights (load a state dict to set them). C must be divisible by r (the channel MLP's tiling needs it).
+    /// </summary>
+    public SeAttention(Accelerator accelerator, int channels, int reduction = 16, bool bias = false) : base("SE", accelerator)
+    {
+        if (channels < 1) throw new ArgumentException($"SE: channels must be at least 1, got {channels}");
+        if (reduction < 1) throw new ArgumentException($"SE: reduction must be at least 1, got {reduction}");
+        if (channels / reduction == 0)
+            throw new ArgumentException($"SE: channels {channels} / reduction {reduction} leaves 0 hidden units");
+        if (channels % reduction != 0)
+            throw new ArgumentException($"SE: channels {channels} are not divisible by reduction {reduction}");
+        if (channels > ChannelMlp.InputTile)
+            throw new ArgumentException($"SE: channels {channels} exceed the {ChannelMlp.InputTile} the channel MLP supports");
+        if (channels / reduction > ChannelMlp.HiddenTile)
+            throw new ArgumentException($"SE: channels {channels} / reduction {reduction} = {channels / reduction} hidden units exceed the {ChannelMlp.HiddenTile} the channel MLP supports");
+        Channels = channels;
+        Reduction = reduction;
+        int hidden = channels / reduction;
+        w1 = AddParameter("fc.0.weight", hidden, channels);
+        b1 = bias ? AddParameter("fc.0.bias", hidden) : null;
+        w2 = AddParameter("fc.2.weight", channels, hidden);
+        b2 = bias ? AddParameter("fc.2.bias", channels) : null;
+    }
+
+    /// <summary>Channels C.</summary>
+    public int Channels { get; }
+
+    /// <summary>The reduction r: the MLP has C/r hidden units.</summary>
+    public int Reduction { get; }
+
+    /// <summary>True when both Linear layers have a bias.</summary>
+    public bool Bias => b1 != null;
+
+    private Shape4 CheckInput(Tensor x)
+    {
+        var shape = x.Nchw("SE: input");
+        if (shape.C != Channels) throw new ArgumentException($"SE: input has {shape.C} channels, expected {Channels}");
+        return shape;
+    }
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor x)
+    {
+        var shape = CheckInput(x);
+        FreeIntermediates();
+        var stream = Accelerator.DefaultStream;
+        var pooledShape = shape with { H = 1, W = 1 };
+        pooled = Tensor.Empty(Accelerator, shape.N, shape.C, 1, 1);
+        logits = Tensor.Empty(Accelerator, shape.N, shape.C, 1, 1);
+        var y = Tensor.Empty(Accelerator, [.. x.Shape]);
+        Pooling.GlobalAverageForward(stream, x.View, pooled.View, shape);
+        ChannelMlp.PooledForward(stream, pooled.View, pooledShape, Reduction, w1.Value.View, b1?.Value.View ?? default,
+            w2.Value.View, b2?.Value.View ?? default, logits.View);
+        SigmoidGating.Forward(stream, x.View, logits.View, y.View, shape, GatePattern.PerChannel);
+        input = x;
+        return y;
+    }
+
+    /// <inheritdoc />
+    public override Tensor Backward(Tensor gradOutput)
+    {
+        var x = input ?? throw new InvalidOperationException("SE: Backward before Forward");
+        var shape = x.Nchw("SE: input");
+        if (!gradOutput.Shape.SequenceEqual(x.Shape))
+            throw new ArgumentException($"SE: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", x.Shape)}]");
+        FreeBackwardScratch();
+        var stream = Accelerator.DefaultStream;
+        var pooledShape = shape with { H = 1, W = 1 };
+        dLogits = Tensor.Empty(Accelerator, shape.N, shape.C, 1, 1);
+        dPooled = Tensor.Empty(Accelerator, shape.N, shape.C, 1, 1);
+        dInputPool = Tensor.Empty(Accelerator, [.. x.Shape]);
+        workspace = Tensor.Empty(Accelerator, ChannelMlp.BackwardWorkspaceLength(pooledShape, Reduction));
+        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
+        // dX = dY ⊙ σ(a), dA = σ'(a)·Σ_hw dY·x.
+        SigmoidGating.Backward(stream, x.View, logits!.View, gradOutput.View, dx.View, dLogits.View, shape, GatePattern.PerChannel);
+        ChannelMlp.PooledBackward(stream, pooled!.View, dLogits.View, pooledShape, Reduction, w1.Value.View, b1?.Value.View ?? default,
+            w2.Value.View, b2?.Value.View ?? default, dPooled.View, w1.Gradient.View, b1?.Gradient.View ?? default,
+            w2.Gradient.View, b2?.Gradient.View ?? default, workspace.View);
+        // dX += dP / (H·W): the pool's backward overwrites, so it goes through a scratch tensor and an axpy.
+        Pooling.GlobalAverageBackward(stream, dPooled.View, dInputPool.View, shape);
+        Bandwidth.SaxpyKernel.Launch(stream, checked((int)shape.Size), 1f, dInputPool.View, dx.View);
+        return dx;
+    }
+
+    private void FreeBackwardScratch()
+    {
+        dLogits?.Dispose();
+        dPooled?.Dispose();
+        dInputPool?.Dispose();
+        workspace?.Dispose();
+        dLogits = dPooled = dInputPool = workspace = null;
+    }
+
+    private void FreeIntermediates()
+    {
+        FreeBackwardScratch();
+        pooled?.Dispose();
+        logits?.Dispose();
+        pooled = logits = null;
+        input = null;
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        FreeIntermediates();
+        base.Dispose();
+    }
+}

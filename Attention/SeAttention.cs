@@ -128,7 +128,7 @@ public sealed class SeAttention : Module
             w2.Gradient.View, b2?.Gradient.View ?? default, workspace.View);
         // dX += dP / (H·W): the pool's backward overwrites, so it goes through a scratch tensor and an axpy.
         Pooling.GlobalAverageBackward(stream, dPooled.View, dInputPool.View, shape);
-        Bandwidth.SaxpyKernel.Launch(stream, checked((int)shape.Size), 1f, dInputPool.View, dx.View);
+        Accumulate.Add(stream, dInputPool.View, dx.View);
         return dx;
     }
 

@@ -113,7 +113,7 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
         foreach (var (key, tensor) in state)
         {
             string k = key;
-            foreach (var (from, to) in aliases ?? new Dictionary<string, string>())
+            foreach (var (from, to) in aliases ?? KeyAliases)
                 if (k.StartsWith(from + ".", StringComparison.Ordinal)) k = to + k[from.Length..];
             renamed[k] = tensor;
         }
@@ -143,6 +143,14 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
         foreach (var (key, target) in expected) target.CopyFrom(renamed[key].ToFloats());
         foreach (var (key, counter) in NamedCounters()) counter.Value = renamed[key].ToInt64s()[0];
     }
+
+    /// <summary>
+    /// Alternative key prefixes this module also loads (e.g. CoordAtt's <c>conv_h</c> for <c>conv2</c>), used when
+    /// <see cref="LoadStateDict"/> is given none.
+    /// </summary>
+    protected virtual IReadOnlyDictionary<string, string> KeyAliases => NoAliases;
+
+    private static readonly Dictionary<string, string> NoAliases = [];
 
     /// <summary>Parameters, buffers and counters as host tensors under their keys (parameters and buffers as F32).</summary>
     public IReadOnlyList<HostTensor> StateDict()

@@ -19,8 +19,8 @@ public sealed class GoldenFilesTests
     {
         var names = Directory.GetFiles(Folder, "*.safetensors").Select(Path.GetFileNameWithoutExtension).ToList();
         foreach (var module in new[] { "se", "cbam", "ca", "nam", "gam" })
-        foreach (var mode in new[] { "train", "eval" })
-            Assert.Contains(names, n => n!.StartsWith(module + "-") && n.EndsWith("-" + mode));
+            foreach (var mode in new[] { "train", "eval" })
+                Assert.Contains(names, n => n!.StartsWith(module + "-") && n.EndsWith("-" + mode));
     }
 
     [Theory]

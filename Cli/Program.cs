@@ -4,6 +4,7 @@ using GpuAttention.Cli;
 var root = new RootCommand("gpuattn: GpuAttention's devices, layers and benchmarks");
 root.Subcommands.Add(DevicesCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(RunCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && args.Length > 0)
 {

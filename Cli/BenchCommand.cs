@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using GpuAttention.Attention;
 using GpuAttention.Compute;
 using GpuAttention.Kernels;
 using Spectre.Console;
@@ -8,9 +9,9 @@ using Spectre.Console;
 namespace GpuAttention.Cli;
 
 /// <summary>
-/// <c>gpuattn bench</c>: on the best accelerator present, the ceilings every kernel is judged against: copy
-/// bandwidth, saxpy bandwidth and launch overhead (median of many runs after warm-up), and the first launch's
-/// compile (or disk-cache load) time.
+/// <c>gpuattn bench</c>, the README's main job: on the best accelerator present, every attention module's forward and
+/// forward+backward time in train mode (DESIGN §9), after the ceilings they are judged against: copy and saxpy
+/// bandwidth, launch overhead and the first launch's compile (or disk-cache load) time.
 /// </summary>
 internal static class BenchCommand
 {
@@ -19,30 +20,85 @@ internal static class BenchCommand
     public static Command Create()
     {
         var accelerator = new Option<string?>("--accelerator") { Description = "cpu, opencl or cuda (default: the best present)" };
-        var elements = new Option<long>("--elements") { Description = "elements per stream", DefaultValueFactory = _ => 16L << 20 };
-        var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON" };
-        var command = new Command("bench", "Measure copy and saxpy bandwidth and launch overhead on an accelerator") { accelerator, elements, json };
+        var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam, se or all", DefaultValueFactory = _ => "all" };
+        var shape = new Option<string?>("--shape") { Description = "N,C,H,W (default: N=8 64@32² and 256@14²; DESIGN §11's shapes on CUDA)" };
+        var options = new Option<string[]>("--option") { Description = "key=value for the module, repeatable" };
+        var elements = new Option<long>("--elements") { Description = "elements per stream of the copy/saxpy ceilings", DefaultValueFactory = _ => 16L << 20 };
+        var compare = new Option<bool>("--compare-torch") { Description = "also time the seeds' PyTorch modules (tools/bench_torch.py, /usr/bin/python3 with torch)" };
+        var json = new Option<FileInfo?>("--json") { Description = "write the module records as JSON" };
+        var command = new Command("bench", "Time every attention module (forward, forward+backward, train mode) and the device's ceilings")
+        {
+            accelerator, module, shape, options, elements, compare, json,
+        };
         command.SetAction(parse =>
         {
             long n = parse.GetValue(elements);
             if (n <= 0) throw new ArgumentException($"--elements must be positive, got {n}");
+            string chosen = parse.GetValue(module)!;
+            var moduleNames = chosen == "all" ? AttentionModules.Names : [chosen];
+            var moduleOptions = RunCommand.ParseOptions(parse.GetValue(options) ?? []);
+            if (chosen == "all" && moduleOptions.Count > 0) throw new ArgumentException("--option needs one --module, not all");
+            foreach (var m in moduleNames) _ = AttentionModules.OptionNames(m);   // unknown module: one line, exit 2
             using var context = ComputeContext.Create();
             using var acc = CliErrors.OpenAccelerator(context, parse.GetValue(accelerator));
-            var results = new List<Result>();
+            var shapes = parse.GetValue(shape) is { } text ? [ParseShape(text)] : ModuleBench.DefaultShapes(acc.Kind);
+
+            var ceilings = new List<Result>();
+            var records = new List<ModuleBench.Record>();
             AnsiConsole.Progress().Start(progress =>
             {
-                var task = progress.AddTask($"{acc.Kind}: {Markup.Escape(acc.Name)}", maxValue: 5);
-                results.AddRange(Run(acc, n, () => task.Increment(1)));
+                var task = progress.AddTask($"{acc.Kind}: {Markup.Escape(acc.Name)}", maxValue: 5 + moduleNames.Count * shapes.Length * 2);
+                ceilings.AddRange(Run(acc, n, () => task.Increment(1)));
+                double copy = ceilings.First(r => r.Benchmark == "copy").GBps;
+                foreach (var m in moduleNames)
+                foreach (var s in shapes)
+                    records.AddRange(ModuleBench.Run(acc, m, moduleOptions, s, copy, () => task.Increment(1)));
             });
-            var table = new Table().AddColumns("benchmark", "accelerator", "elements", "median ms", "GB/s");
-            foreach (var r in results)
-                table.AddRow(r.Benchmark, Markup.Escape(r.Accelerator), r.Elements.ToString("N0"), r.MedianMs.ToString("F4"), r.GBps > 0 ? r.GBps.ToString("F1") : "-");
+
+            var ceilingTable = new Table().AddColumns("ceiling", "elements", "median ms", "GB/s");
+            foreach (var r in ceilings)
+                ceilingTable.AddRow(r.Benchmark, r.Elements.ToString("N0"), r.MedianMs.ToString("F4"), r.GBps > 0 ? r.GBps.ToString("F1") : "-");
+            AnsiConsole.Write(ceilingTable);
+
+            var torch = parse.GetValue(compare) ? TorchBench.Run(moduleNames, shapes) : null;
+            var table = new Table().AddColumns("module", "shape", "pass", "median ms", "GB/s", "% of copy");
+            if (torch != null) table.AddColumns("PyTorch CPU ms", "speedup");
+            foreach (var r in records)
+            {
+                var row = new List<string> { r.Module, string.Join("×", r.Shape), r.Pass, r.MedianMs.ToString("F3"), r.GBps.ToString("F1"), (100 * r.CopyFraction).ToString("F0") };
+                if (torch != null)
+                {
+                    double? t = torch.GetValueOrDefault((r.Module, string.Join(",", r.Shape), r.Pass));
+                    row.Add(t?.ToString("F3") ?? "-");
+                    row.Add(t is { } theirs ? (theirs / r.MedianMs).ToString("F2") + "×" : "-");
+                }
+                table.AddRow(row.ToArray());
+            }
+            AnsiConsole.MarkupLine($"[bold]{acc.Kind}: {Markup.Escape(acc.Name)}[/] (train mode; GB/s of the fewest bytes: x, y, dY, dX)");
             AnsiConsole.Write(table);
             if (parse.GetValue(json) is { } file)
-                File.WriteAllText(file.FullName, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+            {
+                var output = records.Select(r => new
+                {
+                    module = r.Module, options = r.Options, shape = r.Shape, accelerator = r.Accelerator, pass = r.Pass, median_ms = r.MedianMs,
+                    gb_per_s = r.GBps, copy_fraction = r.CopyFraction,
+                    torch_cpu_ms = torch?.GetValueOrDefault((r.Module, string.Join(",", r.Shape), r.Pass)),
+                });
+                File.WriteAllText(file.FullName, JsonSerializer.Serialize(output, new JsonSerializerOptions { WriteIndented = true }));
+            }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>"N,C,H,W" as a shape; anything else is an error naming it.</summary>
+    public static Shape4 ParseShape(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 4 || !parts.All(p => int.TryParse(p, out int v) && v > 0))
+            throw new ArgumentException($"--shape expects N,C,H,W with positive integers, got '{text}'");
+        var d = parts.Select(int.Parse).ToArray();
+        return new Shape4(d[0], d[1], d[2], d[3]);
     }
 
     private static IEnumerable<Result> Run(Accelerator acc, long n, Action step)
@@ -63,35 +119,17 @@ internal static class BenchCommand
         acc.Synchronize();
         yield return new Result("first launch (compile or disk cache)", name, 1, Stopwatch.GetElapsedTime(firstStart).TotalMilliseconds, 0);
 
-        double copy = Median(acc, () => Bandwidth.CopyKernel.Launch(acc, extent, x.View, y.View));
+        double copy = Timing.Median(acc, () => Bandwidth.CopyKernel.Launch(acc, extent, x.View, y.View));
         yield return new Result("copy", name, n, copy, 8.0 * n / (copy * 1e6));
         step();
-        double saxpy = Median(acc, () => Bandwidth.SaxpyKernel.Launch(acc, extent, 0.5f, x.View, y.View));
+        double saxpy = Timing.Median(acc, () => Bandwidth.SaxpyKernel.Launch(acc, extent, 0.5f, x.View, y.View));
         yield return new Result("saxpy", name, n, saxpy, 12.0 * n / (saxpy * 1e6));
         step();
-        double empty = Median(acc, () => Bandwidth.EmptyImplicitKernel.Launch(acc, 1, x.View));
+        double empty = Timing.Median(acc, () => Bandwidth.EmptyImplicitKernel.Launch(acc, 1, x.View));
         yield return new Result("launch: empty implicit kernel", name, 1, empty, 0);
         step();
-        double grouped = Median(acc, () => Bandwidth.EmptyGroupedKernel.Launch(acc, new KernelConfig(1, 256), x.View));
+        double grouped = Timing.Median(acc, () => Bandwidth.EmptyGroupedKernel.Launch(acc, new KernelConfig(1, 256), x.View));
         yield return new Result("launch: empty grouped kernel (256 lanes)", name, 256, grouped, 0);
         step();
-    }
-
-    /// <summary>Median wall time in ms of one launch, synchronized, after warm-up; runs for about half a second.</summary>
-    private static double Median(Accelerator acc, Action launch)
-    {
-        for (int i = 0; i < 3; i++) launch();
-        acc.Synchronize();
-        var times = new List<double>();
-        var total = Stopwatch.StartNew();
-        while (times.Count < 10 || (total.Elapsed.TotalSeconds < 0.5 && times.Count < 10_000))
-        {
-            long start = Stopwatch.GetTimestamp();
-            launch();
-            acc.Synchronize();
-            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
     }
 }

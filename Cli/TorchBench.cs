@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Text.Json;
+using GpuAttention.Kernels;
+
+namespace GpuAttention.Cli;
+
+/// <summary>
+/// Runs <c>tools/bench_torch.py</c> (the seeds' PyTorch modules, same shapes, train mode) for <c>bench --compare-torch</c>.
+/// PyTorch comes from Debian's python3-torch, under /usr/bin/python3.
+/// </summary>
+internal static class TorchBench
+{
+    public static Dictionary<(string Module, string Shape, string Pass), double> Run(IReadOnlyList<string> modules, Shape4[] shapes)
+    {
+        string script = FindScript() ?? throw new FileNotFoundException("tools/bench_torch.py not found above the current directory (run from the repository)");
+        string output = Path.GetTempFileName();
+        try
+        {
+            var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var a in new[] { script, "--modules", string.Join(",", modules), "--shapes", string.Join(";", shapes.Select(s => $"{s.N},{s.C},{s.H},{s.W}")), "--json", output })
+                start.ArgumentList.Add(a);
+            Process process;
+            try
+            {
+                process = Process.Start(start)!;
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new FileNotFoundException($"/usr/bin/python3 could not be started ({e.Message}); apt-get install python3-torch");
+            }
+            using (process)
+            {
+                string error = process.StandardError.ReadToEnd();
+                process.StandardOutput.ReadToEnd();
+                process.WaitForExit();
+                if (process.ExitCode != 0)
+                    throw new InvalidDataException($"tools/bench_torch.py failed: {error.Trim().Split('\n').LastOrDefault()}");
+            }
+            using var json = JsonDocument.Parse(File.ReadAllText(output));
+            var result = new Dictionary<(string, string, string), double>();
+            foreach (var r in json.RootElement.EnumerateArray())
+                result[(r.GetProperty("module").GetString()!, string.Join(",", r.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32())), r.GetProperty("pass").GetString()!)] = r.GetProperty("median_ms").GetDouble();
+            return result;
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    private static string? FindScript()
+    {
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir != null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "tools", "bench_torch.py");
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+}

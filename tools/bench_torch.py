@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""PyTorch timings of the seeds' modules for `gpuattn bench --compare-torch` (DESIGN §9, issue 6).
+
+    /usr/bin/python3 tools/bench_torch.py [--modules se,cbam,ca,nam,gam] [--shapes "8,64,32,32;8,256,14,14"]
+                                          [--threads 2] [--json out.json]
+
+Same modules (tools/torch_reference.py, the seeds' code with default options), same shapes, float32, train mode:
+forward, and forward+backward of y·grad_y with the input gradient, each the median of runs after a warm-up (at
+least 5 runs and about a second). On the CPU with --threads threads (2: this project's machines); with CUDA present,
+also eager on the GPU with synchronization.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_reference import build  # noqa: E402  (the seeds' modules)
+
+
+def median_ms(fn, sync):
+    fn()
+    sync()
+    times, start = [], time.perf_counter()
+    while len(times) < 3 or ((len(times) < 5 or time.perf_counter() - start < 1.0) and time.perf_counter() - start < 5.0):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def bench(module, shape, device):
+    n, c, h, w = shape
+    model = build(module, c, {}).to(device).train()
+    x = torch.rand(shape, device=device) * 2 - 1
+    gy = torch.rand(shape, device=device) * 2 - 1
+    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+
+    def forward():
+        with torch.no_grad():
+            model(x)
+
+    def forward_backward():
+        xr = x.detach().requires_grad_(True)
+        model.zero_grad(set_to_none=True)
+        model(xr).backward(gy)
+
+    return median_ms(forward, sync), median_ms(forward_backward, sync)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--modules', default='gam,cbam,ca,nam,se')
+    parser.add_argument('--shapes', default='8,64,32,32;8,256,14,14')
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--json')
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    shapes = [[int(v) for v in s.split(',')] for s in args.shapes.split(';')]
+    devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+    records = []
+    for device in devices:
+        for module in args.modules.split(','):
+            for shape in shapes:
+                fwd, both = bench(module, shape, device)
+                for p, ms in (('forward', fwd), ('forward_backward', both)):
+                    records.append({'module': module, 'shape': shape, 'device': device, 'pass': p, 'median_ms': ms,
+                                    'threads': args.threads, 'torch': torch.__version__})
+                print(f"{device:5} {module:5} {'x'.join(map(str, shape)):14} forward {fwd:9.3f} ms  forward+backward {both:9.3f} ms", flush=True)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump([r for r in records if r['device'] == 'cpu'], f, indent=1)
+
+
+if __name__ == '__main__':
+    main()

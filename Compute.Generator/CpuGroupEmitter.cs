@@ -130,7 +130,10 @@ internal sealed class CpuGroupEmitter
                          && LaneUniformity.IsCompute(m.ContainingType, "SharedMemory"))
                 {
                     var length = model.GetConstantValue(init.ArgumentList.Arguments[0].Expression).Value;
-                    top.AppendLine($"            var {LauncherEmitter.Id(symbol.Name)} = {Runtime}.Shared<{LauncherEmitter.TypeName(m.TypeArguments[0])}>({length});");
+                    // The using owns the memory until Execute returns; the view alone would not keep it alive.
+                    string owner = $"__shared{hoisted.Count}_{CEmitter.Mangle(symbol.Name)}";
+                    top.AppendLine($"            using var {owner} = {Runtime}.Shared<{LauncherEmitter.TypeName(m.TypeArguments[0])}>({length});");
+                    top.AppendLine($"            var {LauncherEmitter.Id(symbol.Name)} = {owner}.View;");
                 }
                 else
                 {

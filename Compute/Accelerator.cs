@@ -9,6 +9,7 @@ public abstract class Accelerator : IDisposable
     private readonly List<AcceleratorStream> streams = [];
     private int liveAllocations;
     private long liveBytes;
+    private long peakBytes;
 
     /// <summary>Opens <paramref name="device"/>.</summary>
     protected Accelerator(Device device) => Device = device;
@@ -35,6 +36,12 @@ public abstract class Accelerator : IDisposable
 
     /// <summary>Bytes allocated and not yet disposed.</summary>
     public long LiveBytes => Interlocked.Read(ref liveBytes);
+
+    /// <summary>The most bytes allocated at once since the accelerator opened or <see cref="ResetPeak"/>.</summary>
+    public long PeakBytes => Interlocked.Read(ref peakBytes);
+
+    /// <summary>Starts a new <see cref="PeakBytes"/> measurement from what is allocated now.</summary>
+    public void ResetPeak() => Interlocked.Exchange(ref peakBytes, LiveBytes);
 
     /// <summary>True once disposed.</summary>
     public bool IsDisposed { get; private set; }
@@ -86,7 +93,14 @@ public abstract class Accelerator : IDisposable
     internal void TrackAllocation(long bytes)
     {
         Interlocked.Increment(ref liveAllocations);
-        Interlocked.Add(ref liveBytes, bytes);
+        long live = Interlocked.Add(ref liveBytes, bytes);
+        long peak = Interlocked.Read(ref peakBytes);
+        while (live > peak)
+        {
+            long seen = Interlocked.CompareExchange(ref peakBytes, live, peak);
+            if (seen == peak) break;
+            peak = seen;
+        }
     }
 
     internal void TrackFree(long bytes)

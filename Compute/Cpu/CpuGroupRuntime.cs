@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace GpuAttention.Compute.Cpu;
 
@@ -8,14 +8,11 @@ namespace GpuAttention.Compute.Cpu;
 public static class CpuGroupRuntime
 {
     /// <summary>
-    /// Shared memory for one worker: a pinned array viewed as an <see cref="ArrayView{T}"/>. It is reused by every group
-    /// the worker runs and, as on a GPU, not cleared between groups.
+    /// Shared memory for one worker, reused by every group the worker runs and, as on a GPU, not cleared between groups.
+    /// Native memory, freed when the generated code's <c>using</c> ends: a pinned managed array would be kept alive
+    /// only by the view's owner field, which the JIT may treat as dead while lanes still write through the pointer.
     /// </summary>
-    public static unsafe ArrayView<T> Shared<T>(int length) where T : unmanaged
-    {
-        var array = GC.AllocateUninitializedArray<T>(Math.Max(length, 1), pinned: true);
-        return new ArrayView<T>(array, (T*)Unsafe.AsPointer(ref array[0]), 0, length);
-    }
+    public static CpuSharedMemory<T> Shared<T>(int length) where T : unmanaged => new(length);
 
     /// <summary>The error for a condition that steers a barrier and differs between lanes of one group.</summary>
     public static DivergentBarrierException Divergent(string kernel, string construct, long group, int lane) =>
@@ -26,4 +23,24 @@ public static class CpuGroupRuntime
     public static DivergentBarrierException Exited(string kernel, long group, int exited, int lanes) =>
         new($"kernel {kernel}: {exited} of {lanes} lanes of group {group} returned before a Group.Barrier() the others reached; " +
             "every lane of a group must reach the same barriers");
+}
+
+/// <summary>One worker's shared memory of a grouped kernel on the CPU: native memory and its view.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly unsafe struct CpuSharedMemory<T> : IDisposable where T : unmanaged
+{
+    private static readonly object Owner = new();
+    private readonly T* data;
+
+    internal CpuSharedMemory(int length)
+    {
+        data = (T*)NativeMemory.AlignedAlloc((nuint)Math.Max(length, 1) * (nuint)sizeof(T), 64);
+        View = new ArrayView<T>(Owner, data, 0, length);
+    }
+
+    /// <summary>The memory as the kernel's view.</summary>
+    public ArrayView<T> View { get; }
+
+    /// <inheritdoc />
+    public void Dispose() => NativeMemory.AlignedFree(data);
 }

@@ -61,28 +61,38 @@ internal static class BenchCommand
             AnsiConsole.Write(ceilingTable);
 
             var torch = parse.GetValue(compare) ? TorchBench.Run(moduleNames, shapes) : null;
-            var table = new Table().AddColumns("module", "shape", "pass", "median ms", "GB/s", "% of copy");
-            if (torch != null) table.AddColumns("PyTorch CPU ms", "speedup");
+            var table = new Table().AddColumns("module", "shape", "pass", "median ms", "GB/s", "% of copy", "kept MiB", "peak MiB");
+            if (torch != null) table.AddColumns("PyTorch CPU ms", "speedup", "PyTorch saved MiB");
+            static string MiB(long? bytes) => bytes is > 0 ? (bytes.Value / 1048576.0).ToString("F2") : "-";
             foreach (var r in records)
             {
-                var row = new List<string> { r.Module, string.Join("×", r.Shape), r.Pass, r.MedianMs.ToString("F3"), r.GBps.ToString("F1"), (100 * r.CopyFraction).ToString("F0") };
+                var row = new List<string>
+                {
+                    r.Module, string.Join("×", r.Shape), r.Pass, r.MedianMs.ToString("F3"), r.GBps.ToString("F1"), (100 * r.CopyFraction).ToString("F0"),
+                    MiB(r.KeptBytes), MiB(r.PeakBytes),
+                };
                 if (torch != null)
                 {
-                    double? t = torch.GetValueOrDefault((r.Module, string.Join(",", r.Shape), r.Pass));
-                    row.Add(t?.ToString("F3") ?? "-");
-                    row.Add(t is { } theirs ? (theirs / r.MedianMs).ToString("F2") + "×" : "-");
+                    var t = torch.TryGetValue((r.Module, string.Join(",", r.Shape), r.Pass), out var theirs) ? theirs : ((double, long?)?)null;
+                    row.Add(t?.Item1.ToString("F3") ?? "-");
+                    row.Add(t is { } v ? (v.Item1 / r.MedianMs).ToString("F2") + "×" : "-");
+                    row.Add(MiB(t?.Item2));
                 }
                 table.AddRow(row.ToArray());
             }
-            AnsiConsole.MarkupLine($"[bold]{acc.Kind}: {Markup.Escape(acc.Name)}[/] (train mode; GB/s of the fewest bytes: x, y, dY, dX)");
+            AnsiConsole.MarkupLine($"[bold]{acc.Kind}: {Markup.Escape(acc.Name)}[/] (train mode; GB/s of the fewest bytes: x, y, dY, dX; kept: held from forward for backward; peak: during forward+backward, beyond parameters, x and dY)");
             AnsiConsole.Write(table);
             if (parse.GetValue(json) is { } file)
             {
-                var output = records.Select(r => new
+                var output = records.Select(r =>
                 {
-                    module = r.Module, options = r.Options, shape = r.Shape, accelerator = r.Accelerator, pass = r.Pass, median_ms = r.MedianMs,
-                    gb_per_s = r.GBps, copy_fraction = r.CopyFraction,
-                    torch_cpu_ms = torch?.GetValueOrDefault((r.Module, string.Join(",", r.Shape), r.Pass)),
+                    var t = torch != null && torch.TryGetValue((r.Module, string.Join(",", r.Shape), r.Pass), out var theirs) ? theirs : ((double Ms, long? SavedBytes)?)null;
+                    return new
+                    {
+                        module = r.Module, options = r.Options, shape = r.Shape, accelerator = r.Accelerator, pass = r.Pass, median_ms = r.MedianMs,
+                        gb_per_s = r.GBps, copy_fraction = r.CopyFraction, kept_bytes = r.KeptBytes, peak_bytes = r.PeakBytes,
+                        torch_cpu_ms = t?.Ms, torch_saved_bytes = t?.SavedBytes,
+                    };
                 });
                 File.WriteAllText(file.FullName, JsonSerializer.Serialize(output, new JsonSerializerOptions { WriteIndented = true }));
             }

@@ -16,7 +16,7 @@ internal static class ModuleBench
 {
     /// <summary>One JSON record of DESIGN §9 (module, options, shape, accelerator, pass, median_ms) plus throughput.</summary>
     public sealed record Record(string Module, Dictionary<string, string> Options, int[] Shape, string Accelerator, string Pass,
-        double MedianMs, double GBps, double CopyFraction);
+        double MedianMs, double GBps, double CopyFraction, long KeptBytes, long PeakBytes);
 
     /// <summary>The default shapes: DESIGN §11's on CUDA, N = 8 CNN shapes elsewhere.</summary>
     public static Shape4[] DefaultShapes(AcceleratorKind kind) => kind == AcceleratorKind.Cuda
@@ -49,13 +49,36 @@ internal static class ModuleBench
             using var dx = layer.Backward(gradY);
         });
         step();
-        yield return Make("forward_backward", both, 16);
+        var (kept, peak) = Memory(acc, module, options, x, gradY);
+        yield return Make("forward_backward", both, 16) with { KeptBytes = kept, PeakBytes = peak };
 
         Record Make(string pass, double ms, int bytesPerElement)
         {
             double gbps = bytesPerElement * shape.Size / (ms * 1e6);
-            return new Record(module, options, shapeArray, name, pass, ms, gbps, copyGBps > 0 ? gbps / copyGBps : 0);
+            return new Record(module, options, shapeArray, name, pass, ms, gbps, copyGBps > 0 ? gbps / copyGBps : 0, 0, 0);
         }
+    }
+
+    /// <summary>
+    /// A fresh module's device memory in one train step, beyond its parameters, x and dY: what it keeps from forward for
+    /// backward (live after forward, less y), and the peak during forward+backward (y and dX included).
+    /// </summary>
+    private static (long Kept, long Peak) Memory(Accelerator acc, string module, Dictionary<string, string> options, Tensor x, Tensor gradY)
+    {
+        using var layer = AttentionModules.Create(module, checked((int)x.Shape[1]), options, acc);
+        Randomize(layer);
+        layer.Train();
+        acc.Synchronize();
+        long baseline = acc.LiveBytes;
+        acc.ResetPeak();
+        long kept;
+        using (var y = layer.Forward(x))
+        {
+            kept = acc.LiveBytes - baseline - y.Count * sizeof(float);
+            using var dx = layer.Backward(gradY);
+            acc.Synchronize();
+        }
+        return (kept, acc.PeakBytes - baseline);
     }
 
     /// <summary>Small random weights (BatchNorm γ stays 1, as PyTorch initializes it), so timings see real values.</summary>

@@ -10,7 +10,7 @@ namespace GpuAttention.Cli;
 /// </summary>
 internal static class TorchBench
 {
-    public static Dictionary<(string Module, string Shape, string Pass), double> Run(IReadOnlyList<string> modules, Shape4[] shapes)
+    public static Dictionary<(string Module, string Shape, string Pass), (double Ms, long? SavedBytes)> Run(IReadOnlyList<string> modules, Shape4[] shapes)
     {
         string script = FindScript() ?? throw new FileNotFoundException("tools/bench_torch.py not found above the current directory (run from the repository)");
         string output = Path.GetTempFileName();
@@ -37,9 +37,15 @@ internal static class TorchBench
                     throw new InvalidDataException($"tools/bench_torch.py failed: {error.Trim().Split('\n').LastOrDefault()}");
             }
             using var json = JsonDocument.Parse(File.ReadAllText(output));
-            var result = new Dictionary<(string, string, string), double>();
+            var result = new Dictionary<(string, string, string), (double, long?)>();
             foreach (var r in json.RootElement.EnumerateArray())
-                result[(r.GetProperty("module").GetString()!, string.Join(",", r.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32())), r.GetProperty("pass").GetString()!)] = r.GetProperty("median_ms").GetDouble();
+            {
+                // The CPU, eager: what this machine's users would otherwise run.
+                if (r.GetProperty("device").GetString() != "cpu" || r.GetProperty("variant").GetString() != "eager") continue;
+                var saved = r.GetProperty("saved_bytes");
+                result[(r.GetProperty("module").GetString()!, string.Join(",", r.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32())), r.GetProperty("pass").GetString()!)] =
+                    (r.GetProperty("median_ms").GetDouble(), saved.ValueKind == JsonValueKind.Number ? saved.GetInt64() : null);
+            }
             return result;
         }
         finally

@@ -58,6 +58,19 @@ def markdown(records, machine, date):
                          f"{r['gb_per_s']:.1f} | {100 * r['copy_fraction']:.0f} | {t:.3f} | {t / r['median_ms']:.2f}× |" if t else
                          f"| {r['module']} | {'×'.join(map(str, r['shape']))} | {r['pass']} | {r['median_ms']:.3f} | {r['gb_per_s']:.1f} | {100 * r['copy_fraction']:.0f} | - | - |")
         lines.append('')
+    lines += ['## Memory of one train step (forward+backward)', '',
+              'Device memory beyond the parameters, x and dY: **kept** is what the module holds from forward for backward (live',
+              'after forward, less y), **peak** the high-water mark during forward+backward (y and dX included). PyTorch: the',
+              'bytes autograd saves for backward (distinct storages, x and parameters excluded), the counterpart of "kept".', '',
+              '| accelerator | module | shape | kept MiB | peak MiB | PyTorch saved MiB |', '|---|---|---|---|---|---|']
+    for r in records:
+        if r['pass'] != 'forward_backward' or not r.get('peak_bytes'):
+            continue
+        saved = r.get('torch_saved_bytes')
+        lines.append(f"| {r['accelerator'].split(' ')[0]} | {r['module']} | {'×'.join(map(str, r['shape']))} | {r['kept_bytes'] / 2**20:.2f} | "
+                     f"{r['peak_bytes'] / 2**20:.2f} | {saved / 2**20:.2f} |" if saved is not None else
+                     f"| {r['accelerator'].split(' ')[0]} | {r['module']} | {'×'.join(map(str, r['shape']))} | {r['kept_bytes'] / 2**20:.2f} | {r['peak_bytes'] / 2**20:.2f} | - |")
+    lines.append('')
     return '\n'.join(lines)
 
 

@@ -6,8 +6,8 @@
 
 Same modules (tools/torch_reference.py, the seeds' code with default options), same shapes, float32, train mode:
 forward, and forward+backward of y·grad_y with the input gradient, each the median of runs after a warm-up (at
-least 5 runs and about a second). On the CPU with --threads threads (2: this project's machines); with CUDA present,
-also eager on the GPU with synchronization.
+least 5 runs and about a second), and the bytes autograd saves for backward. On the CPU with --threads threads (2:
+this project's machines); with CUDA present, also on the GPU: eager, channels_last and torch.compile (PyTorch 2+).
 """
 import argparse
 import json
@@ -34,10 +34,15 @@ def median_ms(fn, sync):
     return times[len(times) // 2]
 
 
-def bench(module, shape, device):
+def bench(module, shape, device, variant='eager'):
     n, c, h, w = shape
     model = build(module, c, {}).to(device).train()
     x = torch.rand(shape, device=device) * 2 - 1
+    if variant == 'channels_last':
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    if variant == 'compile':
+        model = torch.compile(model)
     gy = torch.rand(shape, device=device) * 2 - 1
     sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
 
@@ -50,7 +55,24 @@ def bench(module, shape, device):
         model.zero_grad(set_to_none=True)
         model(xr).backward(gy)
 
-    return median_ms(forward, sync), median_ms(forward_backward, sync)
+    return median_ms(forward, sync), median_ms(forward_backward, sync), saved_bytes(model, x)
+
+
+def saved_bytes(model, x):
+    """What autograd keeps from forward for backward, beyond x and the parameters (distinct storages)."""
+    kept = {}
+    excluded = {p.data_ptr() for p in model.parameters()}
+
+    def pack(t):
+        storage = t.storage()
+        kept[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    xr = x.detach().requires_grad_(True)
+    excluded.add(xr.storage().data_ptr())
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(xr)
+    return sum(n for ptr, n in kept.items() if ptr not in excluded)
 
 
 def main():
@@ -62,19 +84,22 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     shapes = [[int(v) for v in s.split(',')] for s in args.shapes.split(';')]
-    devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+    runs = [('cpu', 'eager')]
+    if torch.cuda.is_available():
+        runs += [('cuda', 'eager'), ('cuda', 'channels_last')] + ([('cuda', 'compile')] if hasattr(torch, 'compile') else [])
     records = []
-    for device in devices:
+    for device, variant in runs:
         for module in args.modules.split(','):
             for shape in shapes:
-                fwd, both = bench(module, shape, device)
+                fwd, both, saved = bench(module, shape, device, variant)
                 for p, ms in (('forward', fwd), ('forward_backward', both)):
-                    records.append({'module': module, 'shape': shape, 'device': device, 'pass': p, 'median_ms': ms,
+                    records.append({'module': module, 'shape': shape, 'device': device, 'variant': variant, 'pass': p, 'median_ms': ms,
+                                    'saved_bytes': saved if p == 'forward_backward' else None,
                                     'threads': args.threads, 'torch': torch.__version__})
-                print(f"{device:5} {module:5} {'x'.join(map(str, shape)):14} forward {fwd:9.3f} ms  forward+backward {both:9.3f} ms", flush=True)
+                print(f"{device:5} {variant:13} {module:5} {'x'.join(map(str, shape)):14} forward {fwd:9.3f} ms  forward+backward {both:9.3f} ms  saved {saved / 2**20:7.2f} MiB", flush=True)
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump([r for r in records if r['device'] == 'cpu'], f, indent=1)
+            json.dump(records, f, indent=1)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,31 @@
+using GpuAttention.Compute;
+using GpuAttention.Kernels;
+
+namespace GpuAttention.Layers;
+
+/// <summary>nn.ReLU, nn.Sigmoid, and CoordAtt's h_sigmoid and h_swish as a layer (no parameters); any shape.</summary>
+public sealed class ActivationLayer(Accelerator accelerator, Activation activation) : Module(activation.ToString(), accelerator)
+{
+    private Tensor? input;
+
+    /// <summary>Which activation.</summary>
+    public Activation Activation { get; } = activation;
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor x)
+    {
+        var y = Tensor.Empty(Accelerator, [.. x.Shape]);
+        Activations.Forward(Accelerator.DefaultStream, Activation, x.View, y.View);
+        input = x;
+        return y;
+    }
+
+    /// <inheritdoc />
+    public override Tensor Backward(Tensor gradOutput)
+    {
+        var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
+        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
+        Activations.Backward(Accelerator.DefaultStream, Activation, x.View, gradOutput.View, dx.View);
+        return dx;
+    }
+}

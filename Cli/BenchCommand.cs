@@ -51,8 +51,8 @@ internal static class BenchCommand
                 ceilings.AddRange(Run(acc, n, () => task.Increment(1)));
                 double copy = ceilings.First(r => r.Benchmark == "copy").GBps;
                 foreach (var m in moduleNames)
-                foreach (var s in shapes)
-                    records.AddRange(ModuleBench.Run(acc, m, moduleOptions, s, copy, () => task.Increment(1)));
+                    foreach (var s in shapes)
+                        records.AddRange(ModuleBench.Run(acc, m, moduleOptions, s, copy, () => task.Increment(1)));
             });
 
             var ceilingTable = new Table().AddColumns("ceiling", "elements", "median ms", "GB/s");
@@ -89,9 +89,18 @@ internal static class BenchCommand
                     var t = torch != null && torch.TryGetValue((r.Module, string.Join(",", r.Shape), r.Pass), out var theirs) ? theirs : ((double Ms, long? SavedBytes)?)null;
                     return new
                     {
-                        module = r.Module, options = r.Options, shape = r.Shape, accelerator = r.Accelerator, pass = r.Pass, median_ms = r.MedianMs,
-                        gb_per_s = r.GBps, copy_fraction = r.CopyFraction, kept_bytes = r.KeptBytes, peak_bytes = r.PeakBytes,
-                        torch_cpu_ms = t?.Ms, torch_saved_bytes = t?.SavedBytes,
+                        module = r.Module,
+                        options = r.Options,
+                        shape = r.Shape,
+                        accelerator = r.Accelerator,
+                        pass = r.Pass,
+                        median_ms = r.MedianMs,
+                        gb_per_s = r.GBps,
+                        copy_fraction = r.CopyFraction,
+                        kept_bytes = r.KeptBytes,
+                        peak_bytes = r.PeakBytes,
+                        torch_cpu_ms = t?.Ms,
+                        torch_saved_bytes = t?.SavedBytes,
                     };
                 });
                 File.WriteAllText(file.FullName, JsonSerializer.Serialize(output, new JsonSerializerOptions { WriteIndented = true }));

@@ -65,15 +65,15 @@ public abstract class LayerModulesTests(AcceleratorKind kind) : OpTest(kind)
         var expectedY = new double[N * 2 * Plane];
         var expectedDx = new double[x.Length];
         for (int n = 0; n < N; n++)
-        for (int p = 0; p < Plane; p++)
-        {
-            var column = Enumerable.Range(0, C).Select(c => x[(n * C + c) * Plane + p]).ToList();
-            int arg = column.IndexOf(column.Max());
-            expectedY[(n * 2) * Plane + p] = column.Max();
-            expectedY[(n * 2 + 1) * Plane + p] = column.Average();
-            for (int c = 0; c < C; c++)
-                expectedDx[(n * C + c) * Plane + p] = (c == arg ? g[(n * 2) * Plane + p] : 0) + g[(n * 2 + 1) * Plane + p] / C;
-        }
+            for (int p = 0; p < Plane; p++)
+            {
+                var column = Enumerable.Range(0, C).Select(c => x[(n * C + c) * Plane + p]).ToList();
+                int arg = column.IndexOf(column.Max());
+                expectedY[(n * 2) * Plane + p] = column.Max();
+                expectedY[(n * 2 + 1) * Plane + p] = column.Average();
+                for (int c = 0; c < C; c++)
+                    expectedDx[(n * C + c) * Plane + p] = (c == arg ? g[(n * 2) * Plane + p] : 0) + g[(n * 2 + 1) * Plane + p] / C;
+            }
         Verify.Close(y, expectedY, 1e-6, Rtol, "y");
         Verify.Close(dx, expectedDx, 1e-6, Rtol, "dx");
     }

@@ -104,17 +104,11 @@ public sealed class CbamAttention : Module
     /// <summary>True when the module is the channel gate alone.</summary>
     public bool NoSpatial { get; }
 
-    private Shape4 CheckInput(Tensor x)
-    {
-        var shape = x.Nchw("CBAM: input");
-        if (shape.C != Channels) throw new ArgumentException($"CBAM: input has {shape.C} channels, expected {Channels}");
-        return shape;
-    }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor x)
     {
-        var shape = CheckInput(x);
+        var shape = CheckInput(x, Channels);
         FreeIntermediates();
         var stream = Accelerator.DefaultStream;
         int planes = shape.N * shape.C;
@@ -154,10 +148,8 @@ public sealed class CbamAttention : Module
     /// <inheritdoc />
     public override Tensor Backward(Tensor gradOutput)
     {
-        var x = input ?? throw new InvalidOperationException("CBAM: Backward before Forward");
-        var shape = x.Nchw("CBAM: input");
-        if (!gradOutput.Shape.SequenceEqual(x.Shape))
-            throw new ArgumentException($"CBAM: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", x.Shape)}]");
+        var x = CheckBackward(input, gradOutput);
+        var shape = x.Nchw("input");
         FreeBackwardScratch();
         var stream = Accelerator.DefaultStream;
         int planes = shape.N * shape.C;

@@ -100,17 +100,11 @@ public sealed class CoordinateAttention : Module
     /// <summary>The hidden channels: max(8, C / reduction).</summary>
     public int Mip { get; }
 
-    private Shape4 CheckInput(Tensor x)
-    {
-        var shape = x.Nchw("CA: input");
-        if (shape.C != Channels) throw new ArgumentException($"CA: input has {shape.C} channels, expected {Channels}");
-        return shape;
-    }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor x)
     {
-        var shape = CheckInput(x);
+        var shape = CheckInput(x, Channels);
         FreeIntermediates();
         var stream = Accelerator.DefaultStream;
         int length = shape.H + shape.W;
@@ -137,10 +131,8 @@ public sealed class CoordinateAttention : Module
     /// <inheritdoc />
     public override Tensor Backward(Tensor gradOutput)
     {
-        var x = input ?? throw new InvalidOperationException("CA: Backward before Forward");
-        var shape = x.Nchw("CA: input");
-        if (!gradOutput.Shape.SequenceEqual(x.Shape))
-            throw new ArgumentException($"CA: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", x.Shape)}]");
+        var x = CheckBackward(input, gradOutput);
+        var shape = x.Nchw("input");
         FreeBackwardScratch();
         var stream = Accelerator.DefaultStream;
         int length = shape.H + shape.W;

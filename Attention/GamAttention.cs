@@ -121,8 +121,7 @@ public sealed class GamAttention : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor x)
     {
-        var shape = x.Nchw("GAM input");
-        if (shape.C != Channels) throw new ArgumentException($"GAM: input has {shape.C} channels, expected {Channels}");
+        var shape = CheckInput(x, Channels);
         DisposeIntermediates();
         var stream = Accelerator.DefaultStream;
 
@@ -150,10 +149,8 @@ public sealed class GamAttention : Module
     /// <inheritdoc />
     public override Tensor Backward(Tensor gradOutput)
     {
-        var x = input ?? throw new InvalidOperationException("GAM: Backward before Forward");
-        if (!gradOutput.Shape.SequenceEqual(x.Shape))
-            throw new ArgumentException($"GAM: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", x.Shape)}]");
-        var shape = x.Nchw("GAM input");
+        var x = CheckBackward(input, gradOutput);
+        var shape = x.Nchw("input");
         var stream = Accelerator.DefaultStream;
         var temporaries = new List<Tensor>();
         Tensor Keep(Tensor t)

@@ -51,8 +51,7 @@ public sealed class NamAttention : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor x)
     {
-        var shape = x.Nchw("NAM: input");
-        if (shape.C != Channels) throw new ArgumentException($"NAM: input has {shape.C} channels, expected {Channels}");
+        var shape = CheckInput(x, Channels);
         var stream = Accelerator.DefaultStream;
         var y = Tensor.Empty(Accelerator, [.. x.Shape]);
         if (Training)
@@ -74,10 +73,8 @@ public sealed class NamAttention : Module
     /// <inheritdoc />
     public override Tensor Backward(Tensor gradOutput)
     {
-        var x = input ?? throw new InvalidOperationException("NAM: Backward before Forward");
-        var shape = x.Nchw("NAM: input");
-        if (!gradOutput.Shape.SequenceEqual(x.Shape))
-            throw new ArgumentException($"NAM: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", x.Shape)}]");
+        var x = CheckBackward(input, gradOutput);
+        var shape = x.Nchw("input");
         var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
         NamWeighting.Backward(Accelerator.DefaultStream, x.View, gradOutput.View, bn.Gamma.Value.View, bn.Beta.Value.View, bn.SaveMean.View,
             bn.SaveInvstd.View, weights.View, bn.Workspace(shape).View, dx.View, bn.Gamma.Gradient.View, bn.Beta.Gradient.View, shape, trainedForward);

@@ -81,17 +81,11 @@ public sealed class SeAttention : Module
     /// <summary>True when both Linear layers have a bias.</summary>
     public bool Bias => b1 != null;
 
-    private Shape4 CheckInput(Tensor x)
-    {
-        var shape = x.Nchw("SE: input");
-        if (shape.C != Channels) throw new ArgumentException($"SE: input has {shape.C} channels, expected {Channels}");
-        return shape;
-    }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor x)
     {
-        var shape = CheckInput(x);
+        var shape = CheckInput(x, Channels);
         FreeIntermediates();
         var stream = Accelerator.DefaultStream;
         var pooledShape = shape with { H = 1, W = 1 };
@@ -109,10 +103,8 @@ public sealed class SeAttention : Module
     /// <inheritdoc />
     public override Tensor Backward(Tensor gradOutput)
     {
-        var x = input ?? throw new InvalidOperationException("SE: Backward before Forward");
-        var shape = x.Nchw("SE: input");
-        if (!gradOutput.Shape.SequenceEqual(x.Shape))
-            throw new ArgumentException($"SE: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", x.Shape)}]");
+        var x = CheckBackward(input, gradOutput);
+        var shape = x.Nchw("input");
         FreeBackwardScratch();
         var stream = Accelerator.DefaultStream;
         var pooledShape = shape with { H = 1, W = 1 };

@@ -1,4 +1,5 @@
 using GpuAttention.Compute;
+using GpuAttention.Kernels;
 
 namespace GpuAttention.Layers;
 
@@ -39,6 +40,23 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
     /// caller disposes it) and adds ∂loss/∂parameter to every parameter's gradient.
     /// </summary>
     public abstract Tensor Backward(Tensor gradOutput);
+
+    /// <summary><paramref name="x"/> as NCHW with <paramref name="channels"/> channels; otherwise an error naming the module and the numbers.</summary>
+    protected Shape4 CheckInput(Tensor x, int channels)
+    {
+        var shape = x.Nchw($"{Name}: input");
+        if (shape.C != channels) throw new ArgumentException($"{Name}: input has {shape.C} channels, expected {channels}");
+        return shape;
+    }
+
+    /// <summary>The input of the last forward, <paramref name="input"/>, whose shape <paramref name="gradOutput"/> must have.</summary>
+    protected Tensor CheckBackward(Tensor? input, Tensor gradOutput)
+    {
+        var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
+        if (!gradOutput.Shape.SequenceEqual(x.Shape))
+            throw new ArgumentException($"{Name}: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", x.Shape)}]");
+        return x;
+    }
 
     /// <summary>Training mode: batch statistics, running statistics updated.</summary>
     public void Train() => SetMode(true);

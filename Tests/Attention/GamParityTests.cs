@@ -85,7 +85,7 @@ public abstract class GamParityTests(AcceleratorKind kind) : ModuleParity(kind)
         Assert.Equal("GAM: input has 8 channels, expected 16", error.Message);
         using var flat = Tensor.FromArray(Accelerator, TestData.Floats(2, 2 * 16 * 3, -1, 1), 2, 16, 3);
         error = Assert.Throws<ArgumentException>(() => gam.Forward(flat));
-        Assert.Equal("GAM input has shape [2, 16, 3], expected 4 dimensions (N, C, H, W)", error.Message);
+        Assert.Equal("GAM: input has shape [2, 16, 3], expected 4 dimensions (N, C, H, W)", error.Message);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ internal static class BenchCommand
             AnsiConsole.Write(ceilingTable);
 
             var torch = parse.GetValue(compare) ? TorchBench.Run(moduleNames, shapes) : null;
-            var table = new Table().AddColumns("module", "shape", "pass", "median ms", "GB/s", "% of copy", "kept MiB", "peak MiB");
+            var table = new Table().AddColumns("module", "shape", "pass", "median ms", "GB/s", "% of copy", "GFLOP/s", "kept MiB", "peak MiB");
             if (torch != null) table.AddColumns("PyTorch CPU ms", "speedup", "PyTorch saved MiB");
             static string MiB(long? bytes) => bytes is > 0 ? (bytes.Value / 1048576.0).ToString("F2") : "-";
             foreach (var r in records)
@@ -69,6 +69,7 @@ internal static class BenchCommand
                 var row = new List<string>
                 {
                     r.Module, string.Join("×", r.Shape), r.Pass, r.MedianMs.ToString("F3"), r.GBps.ToString("F1"), (100 * r.CopyFraction).ToString("F0"),
+                    r.GFlops > 0 ? r.GFlops.ToString("F2") : "-",
                     MiB(r.KeptBytes), MiB(r.PeakBytes),
                 };
                 if (torch != null)
@@ -97,6 +98,7 @@ internal static class BenchCommand
                         median_ms = r.MedianMs,
                         gb_per_s = r.GBps,
                         copy_fraction = r.CopyFraction,
+                        gflop_per_s = r.GFlops,
                         kept_bytes = r.KeptBytes,
                         peak_bytes = r.PeakBytes,
                         torch_cpu_ms = t?.Ms,

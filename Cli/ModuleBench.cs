@@ -16,7 +16,7 @@ internal static class ModuleBench
 {
     /// <summary>One JSON record of DESIGN §9 (module, options, shape, accelerator, pass, median_ms) plus throughput.</summary>
     public sealed record Record(string Module, Dictionary<string, string> Options, int[] Shape, string Accelerator, string Pass,
-        double MedianMs, double GBps, double CopyFraction, long KeptBytes, long PeakBytes);
+        double MedianMs, double GBps, double CopyFraction, long KeptBytes, long PeakBytes, double GFlops);
 
     /// <summary>The default shapes: DESIGN §11's on CUDA, N = 8 CNN shapes elsewhere.</summary>
     public static Shape4[] DefaultShapes(AcceleratorKind kind) => kind == AcceleratorKind.Cuda
@@ -37,12 +37,13 @@ internal static class ModuleBench
         string name = $"{acc.Kind} {acc.Name}";
         int[] shapeArray = [shape.N, shape.C, shape.H, shape.W];
 
+        double flops = ForwardFlops(layer, shape);
         double forward = Timing.Median(acc, () =>
         {
             using var y = layer.Forward(x);
         });
         step();
-        yield return Make("forward", forward, 8);
+        yield return Make("forward", forward, 8, flops);
         double both = Timing.Median(acc, () =>
         {
             using var y = layer.Forward(x);
@@ -50,13 +51,33 @@ internal static class ModuleBench
         });
         step();
         var (kept, peak) = Memory(acc, module, options, x, gradY);
-        yield return Make("forward_backward", both, 16) with { KeptBytes = kept, PeakBytes = peak };
+        // Backward costs about twice the forward's FLOPs (input and weight gradients each as much as the forward).
+        yield return Make("forward_backward", both, 16, 3 * flops) with { KeptBytes = kept, PeakBytes = peak };
 
-        Record Make(string pass, double ms, int bytesPerElement)
+        Record Make(string pass, double ms, int bytesPerElement, double passFlops)
         {
             double gbps = bytesPerElement * shape.Size / (ms * 1e6);
-            return new Record(module, options, shapeArray, name, pass, ms, gbps, copyGBps > 0 ? gbps / copyGBps : 0, 0, 0);
+            return new Record(module, options, shapeArray, name, pass, ms, gbps, copyGBps > 0 ? gbps / copyGBps : 0, 0, 0, passFlops / (ms * 1e6));
         }
+    }
+
+    /// <summary>
+    /// The forward's multiply-adds (×2) in its matrix work, the terms that dominate (elementwise work is not counted):
+    /// GAM's per-pixel MLP and two 7×7 grouped convolutions; CBAM's MLP on two pooled vectors and its 7×7 2→1 conv;
+    /// CoordAtt's three 1×1 convolutions on H+W positions; SE's MLP on the pooled vector; NAM none.
+    /// </summary>
+    public static double ForwardFlops(Module layer, Shape4 s)
+    {
+        double pixels = (double)s.N * s.H * s.W;
+        return layer switch
+        {
+            GamAttention g => 2 * pixels * (2.0 * s.C * (s.C / g.Rate)
+                + 2.0 * 49 * (s.C / (g.Group ? g.Rate : 1)) * (s.C / g.Rate)),
+            CbamAttention c => 2 * 2.0 * s.N * 2 * s.C * (s.C / c.Reduction) + (c.NoSpatial ? 0 : 2 * pixels * 49 * 2),
+            CoordinateAttention a => 2 * (double)s.N * (s.H + s.W) * 2 * s.C * a.Mip,
+            SeAttention e => 2 * (double)s.N * 2 * s.C * (s.C / e.Reduction),
+            _ => 0,
+        };
     }
 
     /// <summary>

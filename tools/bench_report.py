@@ -51,12 +51,12 @@ def markdown(records, machine, date):
              'PyTorch: the seeds\' modules (tools/torch_reference.py) on the CPU with 2 threads (tools/bench_torch.py).', '',
              '![speedup over PyTorch](benchmarks.svg)', '']
     for acc in sorted({r['accelerator'] for r in records}):
-        lines += [f'## {acc}', '', '| module | shape | pass | ours ms | GB/s | % of copy | PyTorch CPU ms | speedup |', '|---|---|---|---|---|---|---|---|']
+        lines += [f'## {acc}', '', '| module | shape | pass | ours ms | GB/s | % of copy | GFLOP/s | PyTorch CPU ms | speedup |', '|---|---|---|---|---|---|---|---|---|']
         for r in [r for r in records if r['accelerator'] == acc]:
             t = r.get('torch_cpu_ms')
             lines.append(f"| {r['module']} | {'×'.join(map(str, r['shape']))} | {r['pass'].replace('_', '+')} | {r['median_ms']:.3f} | "
-                         f"{r['gb_per_s']:.1f} | {100 * r['copy_fraction']:.0f} | {t:.3f} | {t / r['median_ms']:.2f}× |" if t else
-                         f"| {r['module']} | {'×'.join(map(str, r['shape']))} | {r['pass']} | {r['median_ms']:.3f} | {r['gb_per_s']:.1f} | {100 * r['copy_fraction']:.0f} | - | - |")
+                         f"{r['gb_per_s']:.1f} | {100 * r['copy_fraction']:.0f} | {r.get('gflop_per_s') or 0:.2f} | {t:.3f} | {t / r['median_ms']:.2f}× |" if t else
+                         f"| {r['module']} | {'×'.join(map(str, r['shape']))} | {r['pass']} | {r['median_ms']:.3f} | {r['gb_per_s']:.1f} | {100 * r['copy_fraction']:.0f} | {r.get('gflop_per_s') or 0:.2f} | - | - |")
         lines.append('')
     lines += ['## Memory of one train step (forward+backward)', '',
               'Device memory beyond the parameters, x and dY: **kept** is what the module holds from forward for backward (live',

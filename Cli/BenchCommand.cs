@@ -40,7 +40,7 @@ internal static class BenchCommand
             if (chosen == "all" && moduleOptions.Count > 0) throw new ArgumentException("--option needs one --module, not all");
             foreach (var m in moduleNames) _ = AttentionModules.OptionNames(m);   // unknown module: one line, exit 2
             using var context = ComputeContext.Create();
-            using var acc = CliErrors.OpenAccelerator(context, parse.GetValue(accelerator));
+            using var acc = CliErrors.OpenFastestAccelerator(context, parse.GetValue(accelerator));
             var shapes = parse.GetValue(shape) is { } text ? [ParseShape(text)] : ModuleBench.DefaultShapes(acc.Kind);
 
             var ceilings = new List<Result>();

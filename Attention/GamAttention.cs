@@ -177,16 +177,10 @@ public sealed class GamAttention : Module
             Accumulate.Add(stream, dX1Spatial.View, dX1.View);
 
             // Channel branch: dX and the MLP's weight gradients.
-            long needed = ChannelMlp.BackwardWorkspaceLength(shape, Rate);
-            if (mlpWorkspace == null || mlpWorkspace.Count != needed)
-            {
-                mlpWorkspace?.Dispose();
-                mlpWorkspace = null;
-                mlpWorkspace = Tensor.Empty(Accelerator, needed);
-            }
+            var scratch = Workspace(ref mlpWorkspace, ChannelMlp.BackwardWorkspaceLength(shape, Rate));
             ChannelMlp.PixelBackward(stream, x.View, dX1.View, shape, Rate, fc1.Weight.Value.View, fc1.Bias!.Value.View,
                 fc2.Weight.Value.View, fc2.Bias!.Value.View, ChannelSigmoid, dx.View,
-                fc1.Weight.Gradient.View, fc1.Bias.Gradient.View, fc2.Weight.Gradient.View, fc2.Bias.Gradient.View, mlpWorkspace.View);
+                fc1.Weight.Gradient.View, fc1.Bias.Gradient.View, fc2.Weight.Gradient.View, fc2.Bias.Gradient.View, scratch.View);
             return dx;
         }
         catch

@@ -76,13 +76,7 @@ public sealed class BatchNorm2dLayer : Module
     /// <summary>The workspace the op needs for <paramref name="shape"/>, reused between calls.</summary>
     public Tensor Workspace(Shape4 shape)
     {
-        long needed = BatchNorm2d.WorkspaceLength(shape);
-        if (workspace == null || workspace.Count != needed)
-        {
-            workspace?.Dispose();
-            workspace = Tensor.Empty(Accelerator, needed);
-        }
-        return workspace;
+        return Workspace(ref workspace, BatchNorm2d.WorkspaceLength(shape));
     }
 
     /// <inheritdoc />

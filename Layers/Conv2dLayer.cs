@@ -47,15 +47,10 @@ public sealed class Conv2dLayer : Module
     {
         var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
         var shape = x.Nchw("input");
-        long needed = Conv2d.WorkspaceLength(shape, Options);
-        if (workspace == null || workspace.Count != needed)
-        {
-            workspace?.Dispose();
-            workspace = Tensor.Empty(Accelerator, needed);
-        }
+        var scratch = Workspace(ref workspace, Conv2d.WorkspaceLength(shape, Options));
         var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
         Conv2d.Backward(Accelerator.DefaultStream, x.View, gradOutput.View, shape, weight.Value.View, dx.View,
-            weight.Gradient.View, bias?.Gradient.View ?? default, workspace.View, Options);
+            weight.Gradient.View, bias?.Gradient.View ?? default, scratch.View, Options);
         return dx;
     }
 

@@ -61,15 +61,10 @@ public sealed class Linear : Module
     {
         var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
         var shape = AsImage(x);
-        long needed = Conv2d.WorkspaceLength(shape, options);
-        if (workspace == null || workspace.Count != needed)
-        {
-            workspace?.Dispose();
-            workspace = Tensor.Empty(Accelerator, needed);
-        }
+        var scratch = Workspace(ref workspace, Conv2d.WorkspaceLength(shape, options));
         var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
         Conv2d.Backward(Accelerator.DefaultStream, x.View, gradOutput.View, shape, weight.Value.View, dx.View,
-            weight.Gradient.View, bias?.Gradient.View ?? default, workspace.View, options);
+            weight.Gradient.View, bias?.Gradient.View ?? default, scratch.View, options);
         return dx;
     }
 

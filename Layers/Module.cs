@@ -58,6 +58,21 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
         return x;
     }
 
+    /// <summary>
+    /// A scratch tensor of <paramref name="count"/> elements kept in <paramref name="cached"/> between calls: reused
+    /// while the size is the same, replaced (the old one freed) when it changes. The module disposes it.
+    /// </summary>
+    protected Tensor Workspace(ref Tensor? cached, long count)
+    {
+        if (cached == null || cached.Count != count)
+        {
+            cached?.Dispose();
+            cached = null;
+            cached = Tensor.Empty(Accelerator, count);
+        }
+        return cached;
+    }
+
     /// <summary>Training mode: batch statistics, running statistics updated.</summary>
     public void Train() => SetMode(true);
 

@@ -27,7 +27,7 @@ internal static class ModuleBench
         double copyGBps, Action step)
     {
         using var layer = AttentionModules.Create(module, shape.C, options, acc);
-        Randomize(layer);
+        AttentionModules.InitializeForBenchmark(layer);
         layer.Train();
         var random = new Random(11);
         float[] Values() => Enumerable.Range(0, checked((int)shape.Size)).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
@@ -87,7 +87,7 @@ internal static class ModuleBench
     private static (long Kept, long Peak) Memory(Accelerator acc, string module, Dictionary<string, string> options, Tensor x, Tensor gradY)
     {
         using var layer = AttentionModules.Create(module, checked((int)x.Shape[1]), options, acc);
-        Randomize(layer);
+        AttentionModules.InitializeForBenchmark(layer);
         layer.Train();
         acc.Synchronize();
         long baseline = acc.LiveBytes;
@@ -100,17 +100,6 @@ internal static class ModuleBench
             acc.Synchronize();
         }
         return (kept, acc.PeakBytes - baseline);
-    }
-
-    /// <summary>Small random weights (BatchNorm γ stays 1, as PyTorch initializes it), so timings see real values.</summary>
-    private static void Randomize(Module layer)
-    {
-        var random = new Random(5);
-        foreach (var (key, p) in layer.NamedParameters())
-        {
-            if (p.Value.Shape.Count == 1 && key.EndsWith("weight", StringComparison.Ordinal)) continue;
-            p.Value.CopyFrom(Enumerable.Range(0, checked((int)p.Value.Count)).Select(_ => (float)(random.NextDouble() * 0.2 - 0.1)).ToArray());
-        }
     }
 }
 

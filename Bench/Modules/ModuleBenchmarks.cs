@@ -36,13 +36,9 @@ public class ModuleBenchmarks
         context = ComputeContext.Create();
         accelerator = context.CreateAccelerator(Kind);
         layer = AttentionModules.Create(Module, (int)shape[1], new Dictionary<string, string>(), accelerator);
-        var random = new Random(5);
-        foreach (var (key, p) in layer.NamedParameters())
-        {
-            if (p.Value.Shape.Count == 1 && key.EndsWith("weight", StringComparison.Ordinal)) continue;   // BN γ stays 1
-            p.Value.CopyFrom(Enumerable.Range(0, (int)p.Value.Count).Select(_ => (float)(random.NextDouble() * 0.2 - 0.1)).ToArray());
-        }
+        AttentionModules.InitializeForBenchmark(layer);
         layer.Train();
+        var random = new Random(5);
         int n = (int)shape.Aggregate(1L, (a, b) => a * b);
         x = Tensor.FromArray(accelerator, Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), shape);
         gradY = Tensor.FromArray(accelerator, Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), shape);

@@ -16,7 +16,7 @@ namespace GpuAttention.Compute.Generator;
 /// </summary>
 internal sealed class CpuGroupEmitter
 {
-    private const string Runtime = "global::GpuAttention.Compute.Cpu.CpuGroupRuntime";
+    private const string Runtime = "global::GpuAttention.Compute.HostGroupRuntime";
 
     private readonly SemanticModel model;
     private readonly string kernelName;

@@ -87,8 +87,12 @@ public abstract class Accelerator : IDisposable
 
     private protected abstract AcceleratorStream CreateStreamCore();
 
-    /// <summary>Enqueues a kernel on <paramref name="stream"/>; arguments are already validated.</summary>
-    internal abstract void Launch(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape, ReadOnlySpan<KernelArgument> arguments);
+    /// <summary>
+    /// Enqueues a kernel on <paramref name="stream"/>; arguments are already validated. <paramref name="arguments"/> are
+    /// what a device needs, <paramref name="body"/> the same launch as host code (<see cref="IHostKernel"/>).
+    /// </summary>
+    internal abstract void Launch<TBody>(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape,
+        ReadOnlySpan<KernelArgument> arguments, in TBody body) where TBody : struct, IHostKernel;
 
     internal void TrackAllocation(long bytes)
     {

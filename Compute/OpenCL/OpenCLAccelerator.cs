@@ -89,7 +89,8 @@ internal sealed unsafe class OpenCLAccelerator : Accelerator
     private protected override AcceleratorStream CreateStreamCore() => new OpenCLStream(this);
 
     /// <summary>Builds the kernel on first use (or loads it from the disk cache), then enqueues it; an empty launch does nothing.</summary>
-    internal override void Launch(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape, ReadOnlySpan<KernelArgument> arguments)
+    internal override void Launch<TBody>(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape,
+        ReadOnlySpan<KernelArgument> arguments, in TBody body)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if ((shape.Grouped ? shape.Grid.Size : shape.Extent.Size) == 0) return;

@@ -101,9 +101,12 @@ internal sealed partial class CEmitter
         if (dimensions > 0)
         {
             string index = Local(kernel.Parameters[0]);
+            // A kernel may ignore its index; declaring it anyway would be an unused variable (NVRTC warns, #177/#550).
+            bool indexUsed = declaration.DescendantNodes().OfType<IdentifierNameSyntax>()
+                .Any(n => SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(n).Symbol, kernel.Parameters[0]));
             Line($"{l} ga_gid = {target.LinearGlobalId};");
             Line($"if (ga_gid >= ({l})ga_extent_x * ga_extent_y * ga_extent_z) return;");
-            Line(dimensions switch
+            if (indexUsed) Line(dimensions switch
             {
                 1 => $"int {index} = (int)ga_gid;",
                 2 => $"ga_idx2 {index} = ga_make_idx2((int)(ga_gid % ga_extent_x), (int)(ga_gid / ga_extent_x));",

@@ -35,8 +35,8 @@ public sealed class BatchNorm2dLayer : Module
         runningMean = AddBuffer("running_mean", 0f, channels);
         runningVar = AddBuffer("running_var", 1f, channels);
         batches = AddCounter("num_batches_tracked");
-        saveMean = Tensor.Empty(accelerator, channels);
-        saveInvstd = Tensor.Empty(accelerator, channels);
+        saveMean = Tensor.Empty(accelerator, channels).DetachFromScope();
+        saveInvstd = Tensor.Empty(accelerator, channels).DetachFromScope();
     }
 
     /// <summary>Channels (num_features).</summary>

@@ -71,7 +71,7 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
         {
             cached?.Dispose();
             cached = null;
-            cached = Tensor.Empty(Accelerator, count);
+            cached = Tensor.Empty(Accelerator, count).DetachFromScope();
         }
         return cached;
     }
@@ -146,7 +146,7 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
     /// <summary>Registers a float buffer filled with <paramref name="value"/> (and refilled on reset).</summary>
     protected Tensor AddBuffer(string key, float value, params long[] shape)
     {
-        var t = Tensor.Empty(Accelerator, shape);
+        var t = Tensor.Empty(Accelerator, shape).DetachFromScope();
         void Reset(ParameterGenerator _) => t.CopyFrom(Enumerable.Repeat(value, checked((int)t.Count)).ToArray());
         Reset(ParameterGenerator.Current);
         buffers.Add((key, t));

@@ -54,7 +54,7 @@ internal sealed class CachingAllocator(Accelerator accelerator)
         }
         memory ??= AllocateNew(size, bytes);
         accelerator.TrackAllocation(bytes);
-        return new MemoryLease(memory, bytes);
+        return new MemoryLease(memory, bytes, this);
     }
 
     private DeviceMemory AllocateNew(long size, long bytes)

@@ -51,9 +51,10 @@ internal abstract unsafe class DeviceMemory : IDisposable
 /// <summary>
 /// One buffer's hold on a <see cref="DeviceMemory"/>: what views point at, so a view of a disposed buffer stays
 /// disposed even after the allocation behind it serves another buffer. Disposing it returns the memory to the
-/// accelerator's <see cref="CachingAllocator"/>.
+/// <paramref name="allocator"/> that rented it, or, for memory that came from elsewhere (a wrapped buffer of another
+/// library, whose <see cref="DeviceMemory"/> frees nothing it does not own), disposes the memory.
 /// </summary>
-internal sealed class MemoryLease(DeviceMemory memory, long bytes) : IDisposable
+internal sealed class MemoryLease(DeviceMemory memory, long bytes, CachingAllocator? allocator) : IDisposable
 {
     /// <summary>The allocation.</summary>
     public DeviceMemory Memory { get; } = memory;
@@ -73,6 +74,7 @@ internal sealed class MemoryLease(DeviceMemory memory, long bytes) : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-        Accelerator.Allocator.Return(this);
+        if (allocator is null) Memory.Dispose();
+        else allocator.Return(this);
     }
 }

@@ -28,6 +28,8 @@ internal sealed partial class CEmitter
     private readonly List<(IMethodSymbol Method, int SharedMask, string Name)> helperQueue = [];
     private readonly List<(IMethodSymbol Caller, IMethodSymbol Callee, SyntaxNode Site)> calls = [];
     private bool usesDouble;
+    private readonly SortedSet<string> groupOperations = [];                       // CGroupOperations uses
+    private readonly HashSet<string> groupScratch = [];                            // element types of the kernel's scratch
 
     // Per function being emitted.
     private SemanticModel model = null!;
@@ -66,6 +68,7 @@ internal sealed partial class CEmitter
         }
         var unit = new StringBuilder();
         unit.Append(target.Prelude(viewElements, localViewElements, usesDouble));
+        if (groupOperations.Count > 0) unit.Append(CGroupOperations.Emit(target, groupOperations));
         unit.AppendLine();
         unit.Append(prototypes);
         unit.Append(definitions);
@@ -151,6 +154,7 @@ internal sealed partial class CEmitter
         sharedArrays.Clear();
         localViews.Clear();
         temporaries.Clear();
+        groupScratch.Clear();
         sb = new StringBuilder();
         foreach (var p in method.Parameters)
         {

@@ -29,7 +29,7 @@ internal readonly struct DeviceOnlyKernel(string name) : IHostKernel
 
 /// <summary>What the generated work-group loops of <see cref="IHostKernel"/> call: shared memory, and the checks that barriers are uniform.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public static class HostGroupRuntime
+public static partial class HostGroupRuntime
 {
     /// <summary>
     /// Shared memory for one worker, reused by every group the worker runs and, as on a GPU, not cleared between groups.

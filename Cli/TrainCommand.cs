@@ -72,8 +72,9 @@ internal static class TrainCommand
             var run = new Run(acc, attentionName, optimizerName, learningRate, batchSize, parse.GetValue(seed), channels, train, test);
             try
             {
-                var epochsDone = run.Train(epochCount);
-                Report(run, epochsDone, parse.GetValue(json), parse.GetValue(save));
+                var log = parse.GetValue(json);
+                var epochsDone = run.Train(epochCount, done => WriteLog(run, done, log));   // the log so far survives an interrupted run
+                Report(run, epochsDone, log, parse.GetValue(save));
                 return 0;
             }
             catch (TrainingDivergedException e)
@@ -113,6 +114,12 @@ internal static class TrainCommand
             run.Network.Save(save.FullName);
             Console.WriteLine($"saved the state dict to {save.FullName}");
         }
+        if (json != null) Console.WriteLine($"wrote {json.FullName} and {Path.ChangeExtension(json.FullName, ".svg")}");
+    }
+
+    /// <summary>The JSON log and the chart beside it, of the epochs done so far.</summary>
+    private static void WriteLog(Run run, List<Epoch> epochs, FileInfo? json)
+    {
         if (json != null)
         {
             var log = new
@@ -134,7 +141,6 @@ internal static class TrainCommand
             File.WriteAllText(json.FullName, JsonSerializer.Serialize(log, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
             string svg = Path.ChangeExtension(json.FullName, ".svg");
             File.WriteAllText(svg, TrainingChart.Svg(run.Description, run.StepLosses, [.. epochs.Select(e => e.TrainAccuracy)], [.. epochs.Select(e => e.TestAccuracy)]));
-            Console.WriteLine($"wrote {json.FullName} and {svg}");
         }
     }
 
@@ -179,7 +185,7 @@ internal static class TrainCommand
 
         public string Description => $"CNN {string.Join("-", Widths)} + {Attention}, {OptimizerName} lr {LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {BatchSize}, on {Accelerator.Kind}";
 
-        public List<Epoch> Train(int epochs)
+        public List<Epoch> Train(int epochs, Action<List<Epoch>> epochDone)
         {
             var results = new List<Epoch>();
             bool interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
@@ -218,6 +224,7 @@ internal static class TrainCommand
                 results.Add(new Epoch(e, figures.loss, figures.accuracy, testAccuracy, seconds, TrainSet.Count / seconds, Accelerator.LiveAllocations));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {e}/{epochs}: train loss {figures.loss:F4}, train accuracy {Percent(figures.accuracy)}, test accuracy {Percent(testAccuracy)}, {seconds:F1} s ({TrainSet.Count / seconds:F0} images/s), {Accelerator.LiveAllocations} live buffers"));
+                epochDone(results);
             }
             return results;
         }

@@ -5,6 +5,7 @@ var root = new RootCommand("gpuattn: GpuAttention's devices, layers and benchmar
 root.Subcommands.Add(DevicesCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && args.Length > 0)
 {

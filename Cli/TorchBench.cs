@@ -10,6 +10,13 @@ namespace GpuAttention.Cli;
 /// </summary>
 internal static class TorchBench
 {
+    /// <summary>Checks, before any benchmark runs, that the script and /usr/bin/python3 are there.</summary>
+    public static void CheckAvailable()
+    {
+        if (FindScript() is null) throw new FileNotFoundException("--compare-torch: tools/bench_torch.py not found above the current directory (run from the repository)");
+        if (!File.Exists("/usr/bin/python3")) throw new FileNotFoundException("--compare-torch: /usr/bin/python3 not found; apt-get install python3-torch");
+    }
+
     public static Dictionary<(string Module, string Shape, string Pass), (double Ms, long? SavedBytes)> Run(IReadOnlyList<string> modules, Shape4[] shapes)
     {
         string script = FindScript() ?? throw new FileNotFoundException("tools/bench_torch.py not found above the current directory (run from the repository)");

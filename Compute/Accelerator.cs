@@ -2,7 +2,7 @@ namespace GpuAttention.Compute;
 
 /// <summary>
 /// A device opened for computation: allocates buffers, creates streams, compiles and launches kernels. Dispose it when
-/// done; buffers still alive then must not be used again. <see cref="LiveAllocations"/> counts buffers not yet disposed.
+/// done: buffers still alive then are freed with it, and using them afterwards throws <see cref="ObjectDisposedException"/>. <see cref="LiveAllocations"/> counts buffers not yet disposed.
 /// </summary>
 public abstract class Accelerator : IDisposable
 {
@@ -11,8 +11,20 @@ public abstract class Accelerator : IDisposable
     private long liveBytes;
     private long peakBytes;
 
+    private static int opened;
+
     /// <summary>Opens <paramref name="device"/>.</summary>
-    protected Accelerator(Device device) => Device = device;
+    protected Accelerator(Device device)
+    {
+        Device = device;
+        Id = Interlocked.Increment(ref opened);
+    }
+
+    /// <summary>
+    /// This accelerator's number in the process (1, 2, ...), so errors that involve two accelerators on one device
+    /// (two CPU accelerators, say) can tell them apart.
+    /// </summary>
+    public int Id { get; }
 
     /// <summary>The device this accelerator runs on.</summary>
     public Device Device { get; }
@@ -51,8 +63,12 @@ public abstract class Accelerator : IDisposable
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        long bytes = checked(length * sizeof(T));
-        return new MemoryBuffer<T>(this, AllocateMemory(bytes), length);
+        long bytes = length <= long.MaxValue / sizeof(T)
+            ? length * sizeof(T)
+            : throw new ArgumentOutOfRangeException(nameof(length), $"{length} elements of {typeof(T).Name} overflow a 64-bit byte count");
+        var memory = AllocateMemory(bytes);
+        TrackAllocation(bytes); // only now: a failed allocation is never counted live
+        return new MemoryBuffer<T>(this, memory, length);
     }
 
     /// <summary>Allocates a buffer holding a copy of <paramref name="source"/>.</summary>
@@ -127,7 +143,7 @@ public abstract class Accelerator : IDisposable
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"{Kind} accelerator: {Name}";
+    public override string ToString() => $"{Kind} accelerator #{Id}: {Name}";
 }
 
 /// <summary>

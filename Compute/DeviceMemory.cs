@@ -3,6 +3,7 @@ namespace GpuAttention.Compute;
 /// <summary>
 /// One allocation on an accelerator, in bytes. Each backend derives its own (host memory, cl_mem, CUdeviceptr);
 /// <see cref="MemoryBuffer{T}"/> and <see cref="ArrayView{T}"/> give it a type. Host copies are synchronous.
+/// <see cref="Accelerator.Allocate{T}(long)"/> counts it live only once the backend's allocation has succeeded.
 /// </summary>
 internal abstract unsafe class DeviceMemory : IDisposable
 {
@@ -10,14 +11,15 @@ internal abstract unsafe class DeviceMemory : IDisposable
     {
         Accelerator = accelerator;
         Bytes = bytes;
-        accelerator.TrackAllocation(bytes);
     }
 
     public Accelerator Accelerator { get; }
 
     public long Bytes { get; }
 
-    public bool IsDisposed { get; private set; }
+    private int disposed;
+
+    public bool IsDisposed => Volatile.Read(ref disposed) != 0;
 
     /// <summary>The backend's handle: a device pointer (CUDA), a cl_mem (OpenCL) or a host pointer (CPU).</summary>
     public abstract nint Handle { get; }
@@ -38,8 +40,7 @@ internal abstract unsafe class DeviceMemory : IDisposable
 
     public void Dispose()
     {
-        if (IsDisposed) return;
-        IsDisposed = true;
+        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
         if (!Accelerator.IsDisposed) Free();
         Accelerator.TrackFree(Bytes);
     }

@@ -105,7 +105,7 @@ internal sealed unsafe class OpenCLAccelerator : Accelerator
         kernels.Dispose();
         OpenCLMemory[] live;
         lock (buffers) live = [.. buffers];
-        foreach (var memory in live) memory.Release();
+        foreach (var memory in live) memory.Dispose(); // freed and no longer counted live; using one afterwards throws
         clReleaseContext(Context);
     }
 

@@ -9,7 +9,7 @@ namespace GpuAttention.Compute;
 /// </summary>
 public readonly unsafe struct ArrayView<T> where T : unmanaged
 {
-    private readonly object? owner;      // DeviceMemory, or the pinned array behind CPU shared memory
+    private readonly object? owner;      // DeviceMemory, or the native block behind CPU shared memory (CpuGroupRuntime)
     private readonly T* host;            // host address of element 0 of this view, or null on device memory
     private readonly long offset;        // elements from the start of the owner's memory
     private readonly long length;
@@ -84,7 +84,7 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
         var target = destination.Memory ?? throw new ArgumentException("destination view is not backed by a buffer", nameof(destination));
         if (target.IsDisposed) throw new ObjectDisposedException("destination buffer");
         if (target.Accelerator != memory.Accelerator)
-            throw new ArgumentException($"destination view belongs to {target.Accelerator.Name}, source to {memory.Accelerator.Name}", nameof(destination));
+            throw new ArgumentException($"destination view belongs to {target.Accelerator}, source to {memory.Accelerator}", nameof(destination));
         memory.CopyToDevice(target, offset * sizeof(T), destination.offset * sizeof(T), length * sizeof(T));
     }
 

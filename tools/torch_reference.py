@@ -273,6 +273,10 @@ CASES = [
     ('gam', {'channel_sigmoid': True}, [2, 16, 4, 3]),
     ('gam', {'padding': 'replicate'}, [2, 16, 5, 6]),
     ('gam', {'rate': 2, 'shuffle': 0}, [2, 8, 3, 7]),
+    # Shuffles with C/g != g (issue 13): every case above has C/g = g, where the shuffle is its own inverse, so a
+    # shuffle applied backwards passed them.
+    ('gam', {}, [2, 32, 4, 5]),               # g = 4, C/g = 8
+    ('gam', {'shuffle': 2}, [1, 16, 5, 4]),   # g = 2, C/g = 8
 ]
 
 
@@ -339,10 +343,13 @@ def run_case(index, module, options, shape, mode, out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', 'Tests', 'Goldens'))
+    parser.add_argument('--cases', help='comma-separated case indices to write (default: all), so adding cases rewrites no committed golden')
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.use_deterministic_algorithms(True)
-    names = [run_case(i, m, o, s, mode, args.out) for i, (m, o, s) in enumerate(CASES) for mode in ('train', 'eval')]
+    chosen = None if args.cases is None else {int(i) for i in args.cases.split(',')}
+    names = [run_case(i, m, o, s, mode, args.out) for i, (m, o, s) in enumerate(CASES) if chosen is None or i in chosen
+             for mode in ('train', 'eval')]
     print(f"wrote {len(names)} golden cases to {os.path.normpath(args.out)}")
 
 

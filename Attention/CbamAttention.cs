@@ -34,8 +34,8 @@ namespace GpuAttention.Attention;
 /// gradients of the two MLP calls sum in one backward), <see cref="SigmoidGating"/> per channel and per pixel (the
 /// sigmoid fused into the multiply), <see cref="Conv2dLayer"/>, <see cref="BatchNorm2dLayer"/>. The pool backwards
 /// overwrite their output, so their terms are added into dX through a scratch tensor and
-/// <see cref="Bandwidth.Saxpy"/> (also used with a = 1 to sum the two MLP outputs in place; backward hands dA to both
-/// halves of the stacked MLP gradient with <see cref="Bandwidth.Copy"/>).
+/// <see cref="Accumulate.Add"/> (also used to sum the two MLP outputs in place; backward hands dA to both halves of
+/// the stacked MLP gradient with a device copy, <see cref="ArrayView{T}.CopyTo(ArrayView{T})"/>).
 /// Forward keeps x (the caller's), the stacked pooled vectors, the max arg-maxes, the logits a and, with the spatial
 /// gate, x1, the channel pool's arg-max and s.
 /// </summary>
@@ -49,7 +49,7 @@ public sealed class CbamAttention : Module
     private readonly Conv2dLayer? conv;
     private readonly BatchNorm2dLayer? bn;
 
-    // Saved by Forward for Backward (x is the caller's), and Backward's scratch; each freed by the next step.
+    // Saved by Forward for Backward (x is the caller's; the rest are Module.Saved tensors).
     private Tensor? input;
     private Tensor? pooled;              // [2N, C, 1, 1]: avg pool, then max pool
     private MemoryBuffer<int>? argMax;   // [N, C]: the max pool's arg-max within each plane
@@ -59,7 +59,6 @@ public sealed class CbamAttention : Module
     private MemoryBuffer<int>? channelArgMax;   // [N, 1, H, W]
     private Tensor? spatialLogits;       // s = BN(conv(q)) [N, 1, H, W]
     private Tensor? convOut;             // conv(q), BN's input
-    private readonly List<IDisposable> backwardScratch = [];
 
     /// <summary>A CBAM module from <c>reduction</c> (16) and <c>no_spatial</c> (false).</summary>
     public static CbamAttention Create(Accelerator accelerator, int channels, ModuleOptions options) =>
@@ -106,18 +105,18 @@ public sealed class CbamAttention : Module
 
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
         var shape = CheckInput(x, Channels);
-        FreeIntermediates();
+        input = null;
         var stream = Accelerator.DefaultStream;
         int planes = shape.N * shape.C;
         var stacked = new Shape4(2 * shape.N, shape.C, 1, 1);
 
         // Channel gate: a = mlp(avg) + mlp(max), both MLP evaluations in one launch on the stacked vectors.
-        pooled = Tensor.Empty(Accelerator, stacked.N, shape.C, 1, 1);
-        argMax = Accelerator.Allocate<int>(planes);
-        attention = Tensor.Empty(Accelerator, stacked.N, shape.C, 1, 1);
+        pooled = Saved(stacked.N, shape.C, 1, 1);
+        argMax = Saved(Accelerator.Allocate<int>(planes));
+        attention = Saved(stacked.N, shape.C, 1, 1);
         Pooling.GlobalAverageForward(stream, x.View, pooled.View.SubView(0, planes), shape);
         Pooling.GlobalMaxForward(stream, x.View, pooled.View.SubView(planes, planes), argMax.View, shape);
         ChannelMlp.PooledForward(stream, pooled.View, stacked, Reduction, mlp1.Weight.Value.View, mlp1.Bias!.Value.View,
@@ -125,44 +124,44 @@ public sealed class CbamAttention : Module
         Accumulate.Add(stream, attention.View.SubView(planes, planes), attention.View.SubView(0, planes));
         var logits = attention.View.SubView(0, planes);
 
-        var y = Tensor.Empty(Accelerator, [.. x.Shape]);
-        input = x;
+        var y = Output([.. x.Shape]);
         if (NoSpatial)
         {
             SigmoidGating.Forward(stream, x.View, logits, y.View, shape, GatePattern.PerChannel);
+            input = x;
             return y;
         }
-        gated = Tensor.Empty(Accelerator, [.. x.Shape]);
+        gated = Saved([.. x.Shape]);
         SigmoidGating.Forward(stream, x.View, logits, gated.View, shape, GatePattern.PerChannel);
 
         // Spatial gate: y = x1 ⊙ σ(BN(conv(cat(max_c x1, mean_c x1)))).
-        channelPool = Tensor.Empty(Accelerator, shape.N, 2, shape.H, shape.W);
-        channelArgMax = Accelerator.Allocate<int>((long)shape.N * shape.Plane);
+        channelPool = Saved(shape.N, 2, shape.H, shape.W);
+        channelArgMax = Saved(Accelerator.Allocate<int>((long)shape.N * shape.Plane));
         Pooling.ChannelMaxMeanForward(stream, gated.View, channelPool.View, channelArgMax.View, shape);
-        convOut = conv!.Forward(channelPool);
-        spatialLogits = bn!.Forward(convOut);
+        convOut = Saved(conv!.Forward(channelPool));
+        spatialLogits = Saved(bn!.Forward(convOut));
         SigmoidGating.Forward(stream, gated.View, spatialLogits.View, y.View, shape, GatePattern.PerPixel);
+        input = x;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
         var x = CheckBackward(input, gradOutput);
         var shape = x.Nchw("input");
-        FreeBackwardScratch();
         var stream = Accelerator.DefaultStream;
         int planes = shape.N * shape.C;
         int size = checked((int)shape.Size);
         var stacked = new Shape4(2 * shape.N, shape.C, 1, 1);
-        var scratch = Scratch(Tensor.Empty(Accelerator, [.. x.Shape]));   // a pool backward's output, added into a gradient
+        var scratch = Scratch([.. x.Shape]);   // a pool backward's output, added into a gradient
 
         // Spatial gate: dX1 = dY ⊙ σ(s) + the channel pool's backward of dQ.
         Tensor dGated = gradOutput;
         if (!NoSpatial)
         {
-            dGated = Scratch(Tensor.Empty(Accelerator, [.. x.Shape]));
-            var dSpatial = Scratch(Tensor.Empty(Accelerator, shape.N, 1, shape.H, shape.W));
+            dGated = Scratch([.. x.Shape]);
+            var dSpatial = Scratch(shape.N, 1, shape.H, shape.W);
             SigmoidGating.Backward(stream, gated!.View, spatialLogits!.View, gradOutput.View, dGated.View, dSpatial.View, shape, GatePattern.PerPixel);
             var dConvOut = Scratch(bn!.Backward(dSpatial));
             var dChannelPool = Scratch(conv!.Backward(dConvOut));
@@ -172,10 +171,10 @@ public sealed class CbamAttention : Module
 
         // Channel gate: dX = dX1 ⊙ σ(a) + avg'(dPa) + max'(dPm), with dPa, dPm from one MLP backward on the stacked
         // vectors whose output gradient is dA twice.
-        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
-        var dAttention = Scratch(Tensor.Empty(Accelerator, stacked.N, shape.C, 1, 1));
-        var dPooled = Scratch(Tensor.Empty(Accelerator, stacked.N, shape.C, 1, 1));
-        var workspace = Scratch(Tensor.Empty(Accelerator, ChannelMlp.BackwardWorkspaceLength(stacked, Reduction)));
+        var dx = Output([.. x.Shape]);
+        var dAttention = Scratch(stacked.N, shape.C, 1, 1);
+        var dPooled = Scratch(stacked.N, shape.C, 1, 1);
+        var workspace = Scratch(ChannelMlp.BackwardWorkspaceLength(stacked, Reduction));
         SigmoidGating.Backward(stream, x.View, attention!.View.SubView(0, planes), dGated.View, dx.View,
             dAttention.View.SubView(0, planes), shape, GatePattern.PerChannel);
         dAttention.View.SubView(0, planes).CopyTo(dAttention.View.SubView(planes, planes));
@@ -187,40 +186,12 @@ public sealed class CbamAttention : Module
         Pooling.GlobalMaxBackward(stream, dPooled.View.SubView(planes, planes), argMax!.View, scratch.View, shape);
         Accumulate.Add(stream, scratch.View, dx.View);
         return dx;
-    }
-
-    private Tensor Scratch(Tensor t)
-    {
-        backwardScratch.Add(t);
-        return t;
-    }
-
-    private void FreeBackwardScratch()
-    {
-        foreach (var t in backwardScratch) t.Dispose();
-        backwardScratch.Clear();
-    }
-
-    private void FreeIntermediates()
-    {
-        FreeBackwardScratch();
-        pooled?.Dispose();
-        argMax?.Dispose();
-        attention?.Dispose();
-        gated?.Dispose();
-        channelPool?.Dispose();
-        channelArgMax?.Dispose();
-        spatialLogits?.Dispose();
-        convOut?.Dispose();
-        pooled = attention = gated = channelPool = spatialLogits = convOut = null;
-        argMax = channelArgMax = null;
-        input = null;
-    }
+    });
 
     /// <inheritdoc />
     public override void Dispose()
     {
-        FreeIntermediates();
+        input = null;
         base.Dispose();
     }
 }

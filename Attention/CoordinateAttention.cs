@@ -36,7 +36,7 @@ namespace GpuAttention.Attention;
 /// them out (u, with mip channels, is the smallest tensor at the split at real shapes; splitting conv2's and conv3's
 /// outputs instead would mean running both on all H+W positions and copying C channels) and
 /// <see cref="CoordinateAttentionRows.ConcatRows"/> puts their gradients back. The pool's backward overwrites, so it
-/// is added into dX through a scratch tensor and <see cref="Bandwidth.Saxpy"/>.
+/// is added into dX through a scratch tensor and <see cref="Accumulate.Add"/>.
 /// Forward keeps x (the caller's), z, conv1's and BN's outputs (h_swish's input), u, uH, uW, aH and aW.
 /// </summary>
 public sealed class CoordinateAttention : Module
@@ -62,13 +62,11 @@ public sealed class CoordinateAttention : Module
     private readonly Conv2dLayer conv2;
     private readonly Conv2dLayer conv3;
 
-    // Saved by Forward for Backward (x is the caller's), and Backward's scratch; each freed by the next step.
+    // Saved by Forward for Backward (x is the caller's; the rest are Module.Saved tensors).
     private Tensor? input;
-    private readonly List<IDisposable> forwardSaved = [];
     private Tensor? normalized;    // BN's output, h_swish's input [N, mip, H+W, 1]
     private Tensor? logitsH;       // aH [N, C, H, 1]
     private Tensor? logitsW;       // aW [N, C, 1, W] (stored as [N, C, W, 1], the same memory)
-    private readonly List<IDisposable> backwardScratch = [];
 
     /// <summary>A CA module from <c>reduction</c> (32).</summary>
     public static CoordinateAttention Create(Accelerator accelerator, int channels, ModuleOptions options) =>
@@ -102,93 +100,65 @@ public sealed class CoordinateAttention : Module
 
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
         var shape = CheckInput(x, Channels);
-        FreeIntermediates();
+        input = null;
         var stream = Accelerator.DefaultStream;
         int length = shape.H + shape.W;
 
-        var pooled = Saved(Tensor.Empty(Accelerator, shape.N, shape.C, length, 1));
+        var pooled = Saved(shape.N, shape.C, length, 1);
         Pooling.DirectionalAverageForward(stream, x.View, pooled.View, shape);
         var convolved = Saved(conv1.Forward(pooled));
         normalized = Saved(bn1.Forward(convolved));
-        var activated = Saved(Tensor.Empty(Accelerator, shape.N, Mip, length, 1));
+        var activated = Saved(shape.N, Mip, length, 1);
         Activations.Forward(stream, Activation.HardSwish, normalized.View, activated.View);
-        var hiddenH = Saved(Tensor.Empty(Accelerator, shape.N, Mip, shape.H, 1));
-        var hiddenW = Saved(Tensor.Empty(Accelerator, shape.N, Mip, shape.W, 1));
+        var hiddenH = Saved(shape.N, Mip, shape.H, 1);
+        var hiddenW = Saved(shape.N, Mip, shape.W, 1);
         CoordinateAttentionRows.SplitRowsKernel.Launch(stream, checked((int)activated.Count), shape.H, shape.W,
             activated.View, hiddenH.View, hiddenW.View);
         logitsH = Saved(conv2.Forward(hiddenH));
         logitsW = Saved(conv3.Forward(hiddenW));
 
-        var y = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var y = Output([.. x.Shape]);
         SigmoidGating.ForwardDirectional(stream, x.View, logitsH.View, logitsW.View, y.View, shape);
         input = x;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
         var x = CheckBackward(input, gradOutput);
         var shape = x.Nchw("input");
-        FreeBackwardScratch();
         var stream = Accelerator.DefaultStream;
         int length = shape.H + shape.W;
 
-        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
-        var dLogitsH = Scratch(Tensor.Empty(Accelerator, shape.N, shape.C, shape.H, 1));
-        var dLogitsW = Scratch(Tensor.Empty(Accelerator, shape.N, shape.C, shape.W, 1));
+        var dx = Output([.. x.Shape]);
+        var dLogitsH = Scratch(shape.N, shape.C, shape.H, 1);
+        var dLogitsW = Scratch(shape.N, shape.C, shape.W, 1);
         SigmoidGating.BackwardDirectional(stream, x.View, logitsH!.View, logitsW!.View, gradOutput.View, dx.View,
             dLogitsH.View, dLogitsW.View, shape);
         var dHiddenH = Scratch(conv2.Backward(dLogitsH));
         var dHiddenW = Scratch(conv3.Backward(dLogitsW));
-        var dActivated = Scratch(Tensor.Empty(Accelerator, shape.N, Mip, length, 1));
+        var dActivated = Scratch(shape.N, Mip, length, 1);
         CoordinateAttentionRows.ConcatRowsKernel.Launch(stream, checked((int)dActivated.Count), shape.H, shape.W,
             dHiddenH.View, dHiddenW.View, dActivated.View);
-        var dNormalized = Scratch(Tensor.Empty(Accelerator, shape.N, Mip, length, 1));
+        var dNormalized = Scratch(shape.N, Mip, length, 1);
         Activations.Backward(stream, Activation.HardSwish, normalized!.View, dActivated.View, dNormalized.View);
         var dConvolved = Scratch(bn1.Backward(dNormalized));
         var dPooled = Scratch(conv1.Backward(dConvolved));
         // dX += pool'(dZ): the pool's backward overwrites, so it goes through a scratch tensor and an axpy.
-        var dInputPool = Scratch(Tensor.Empty(Accelerator, [.. x.Shape]));
+        var dInputPool = Scratch([.. x.Shape]);
         Pooling.DirectionalAverageBackward(stream, dPooled.View, dInputPool.View, shape);
         Accumulate.Add(stream, dInputPool.View, dx.View);
         return dx;
-    }
-
-    private Tensor Saved(Tensor t)
-    {
-        forwardSaved.Add(t);
-        return t;
-    }
-
-    private Tensor Scratch(Tensor t)
-    {
-        backwardScratch.Add(t);
-        return t;
-    }
-
-    private void FreeBackwardScratch()
-    {
-        foreach (var t in backwardScratch) t.Dispose();
-        backwardScratch.Clear();
-    }
-
-    private void FreeIntermediates()
-    {
-        FreeBackwardScratch();
-        foreach (var t in forwardSaved) t.Dispose();
-        forwardSaved.Clear();
-        normalized = logitsH = logitsW = null;
-        input = null;
-    }
+    });
 
     /// <inheritdoc />
     public override void Dispose()
     {
-        FreeIntermediates();
+        input = null;
         base.Dispose();
     }
 }

@@ -119,96 +119,59 @@ public sealed class GamAttention : Module
     public Conv2dPadding Padding { get; }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
         var shape = CheckInput(x, Channels);
-        DisposeIntermediates();
+        input = null;
         var stream = Accelerator.DefaultStream;
 
-        x1 = Tensor.Empty(Accelerator, [.. x.Shape]);
+        x1 = Saved([.. x.Shape]);
         ChannelMlp.PixelForward(stream, x.View, shape, Rate, fc1.Weight.Value.View, fc1.Bias!.Value.View,
             fc2.Weight.Value.View, fc2.Bias!.Value.View, ChannelSigmoid, x1.View);
-        conv1Out = conv1.Forward(x1);
-        bn1Out = bn1.Forward(conv1Out);       // BN + ReLU, one pass
-        conv2Out = conv2.Forward(bn1Out);
-        logits = bn2.Forward(conv2Out);
-        var y = Tensor.Empty(Accelerator, [.. x.Shape]);
-        try
-        {
-            SigmoidGating.ForwardShuffled(stream, x1.View, logits.View, y.View, shape, Shuffle);
-        }
-        catch
-        {
-            y.Dispose();
-            throw;
-        }
+        conv1Out = Saved(conv1.Forward(x1));
+        bn1Out = Saved(bn1.Forward(conv1Out));       // BN + ReLU, one pass
+        conv2Out = Saved(conv2.Forward(bn1Out));
+        logits = Saved(bn2.Forward(conv2Out));
+        var y = Output([.. x.Shape]);
+        SigmoidGating.ForwardShuffled(stream, x1.View, logits.View, y.View, shape, Shuffle);
         input = x;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
         var x = CheckBackward(input, gradOutput);
         var shape = x.Nchw("input");
         var stream = Accelerator.DefaultStream;
-        var temporaries = new List<Tensor>();
-        Tensor Keep(Tensor t)
-        {
-            temporaries.Add(t);
-            return t;
-        }
+        var dx = Output([.. x.Shape]);
 
-        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
-        try
-        {
-            // Gate: dX1 (through the multiply) and dS (through sigmoid and shuffle), both overwritten.
-            var dX1 = Keep(Tensor.Empty(Accelerator, [.. x.Shape]));
-            var dS = Keep(Tensor.Empty(Accelerator, [.. x.Shape]));
-            SigmoidGating.BackwardShuffled(stream, x1!.View, logits!.View, gradOutput.View, dX1.View, dS.View, shape, Shuffle);
+        // Gate: dX1 (through the multiply) and dS (through sigmoid and shuffle), both overwritten.
+        var dX1 = Scratch([.. x.Shape]);
+        var dS = Scratch([.. x.Shape]);
+        SigmoidGating.BackwardShuffled(stream, x1!.View, logits!.View, gradOutput.View, dX1.View, dS.View, shape, Shuffle);
 
-            // Spatial branch back to x1; the convs and BNs accumulate their parameter gradients.
-            var dConv2Out = Keep(bn2.Backward(dS));
-            var dBn1Out = Keep(conv2.Backward(dConv2Out));
-            var dConv1Out = Keep(bn1.Backward(dBn1Out));
-            var dX1Spatial = Keep(conv1.Backward(dConv1Out));
+        // Spatial branch back to x1; the convs and BNs accumulate their parameter gradients.
+        var dConv2Out = Scratch(bn2.Backward(dS));
+        var dBn1Out = Scratch(conv2.Backward(dConv2Out));
+        var dConv1Out = Scratch(bn1.Backward(dBn1Out));
+        var dX1Spatial = Scratch(conv1.Backward(dConv1Out));
 
-            // dX1 += dX1Spatial (saxpy with a = 1).
-            Accumulate.Add(stream, dX1Spatial.View, dX1.View);
+        // dX1 += dX1Spatial (saxpy with a = 1).
+        Accumulate.Add(stream, dX1Spatial.View, dX1.View);
 
-            // Channel branch: dX and the MLP's weight gradients.
-            var scratch = Workspace(ref mlpWorkspace, ChannelMlp.BackwardWorkspaceLength(shape, Rate));
-            ChannelMlp.PixelBackward(stream, x.View, dX1.View, shape, Rate, fc1.Weight.Value.View, fc1.Bias!.Value.View,
-                fc2.Weight.Value.View, fc2.Bias!.Value.View, ChannelSigmoid, dx.View,
-                fc1.Weight.Gradient.View, fc1.Bias.Gradient.View, fc2.Weight.Gradient.View, fc2.Bias.Gradient.View, scratch.View);
-            return dx;
-        }
-        catch
-        {
-            dx.Dispose();
-            throw;
-        }
-        finally
-        {
-            foreach (var t in temporaries) t.Dispose();
-        }
-    }
-
-    private void DisposeIntermediates()
-    {
-        x1?.Dispose();
-        conv1Out?.Dispose();
-        bn1Out?.Dispose();
-        conv2Out?.Dispose();
-        logits?.Dispose();
-        x1 = conv1Out = bn1Out = conv2Out = logits = null;
-        input = null;
-    }
+        // Channel branch: dX and the MLP's weight gradients.
+        var scratch = Workspace(ref mlpWorkspace, ChannelMlp.BackwardWorkspaceLength(shape, Rate));
+        ChannelMlp.PixelBackward(stream, x.View, dX1.View, shape, Rate, fc1.Weight.Value.View, fc1.Bias!.Value.View,
+            fc2.Weight.Value.View, fc2.Bias!.Value.View, ChannelSigmoid, dx.View,
+            fc1.Weight.Gradient.View, fc1.Bias.Gradient.View, fc2.Weight.Gradient.View, fc2.Bias.Gradient.View, scratch.View);
+        return dx;
+    });
 
     /// <inheritdoc />
     public override void Dispose()
     {
-        DisposeIntermediates();
+        input = null;
         mlpWorkspace?.Dispose();
         mlpWorkspace = null;
         base.Dispose();

@@ -49,11 +49,12 @@ public sealed class NamAttention : Module
     public int Channels { get; }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
         var shape = CheckInput(x, Channels);
+        input = null;
         var stream = Accelerator.DefaultStream;
-        var y = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var y = Output([.. x.Shape]);
         if (Training)
         {
             NamWeighting.ForwardTraining(stream, x.View, bn.Gamma.Value.View, bn.Beta.Value.View, bn.RunningMean.View, bn.RunningVar.View,
@@ -68,18 +69,18 @@ public sealed class NamAttention : Module
         input = x;
         trainedForward = Training;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
         var x = CheckBackward(input, gradOutput);
         var shape = x.Nchw("input");
-        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var dx = Output([.. x.Shape]);
         NamWeighting.Backward(Accelerator.DefaultStream, x.View, gradOutput.View, bn.Gamma.Value.View, bn.Beta.Value.View, bn.SaveMean.View,
             bn.SaveInvstd.View, weights.View, bn.Workspace(shape).View, dx.View, bn.Gamma.Gradient.View, bn.Beta.Gradient.View, shape, trainedForward);
         return dx;
-    }
+    });
 
     /// <inheritdoc />
     public override void Dispose()

@@ -34,14 +34,10 @@ public sealed class SeAttention : Module
     private readonly Parameter w2;
     private readonly Parameter? b2;
 
-    // Saved by Forward for Backward (x is the caller's), and Backward's scratch; each freed by the next step.
+    // Saved by Forward for Backward (x is the caller's; p and a are Module.Saved tensors).
     private Tensor? input;
     private Tensor? pooled;
     private Tensor? logits;
-    private Tensor? dLogits;
-    private Tensor? dPooled;
-    private Tensor? dInputPool;
-    private Tensor? workspace;
 
     /// <summary>An SE module from <c>reduction</c> (16) and <c>bias</c> (false).</summary>
     public static SeAttention Create(Accelerator accelerator, int channels, ModuleOptions options) =>
@@ -84,36 +80,35 @@ public sealed class SeAttention : Module
 
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
         var shape = CheckInput(x, Channels);
-        FreeIntermediates();
+        input = null;
         var stream = Accelerator.DefaultStream;
         var pooledShape = shape with { H = 1, W = 1 };
-        pooled = Tensor.Empty(Accelerator, shape.N, shape.C, 1, 1);
-        logits = Tensor.Empty(Accelerator, shape.N, shape.C, 1, 1);
-        var y = Tensor.Empty(Accelerator, [.. x.Shape]);
+        pooled = Saved(shape.N, shape.C, 1, 1);
+        logits = Saved(shape.N, shape.C, 1, 1);
+        var y = Output([.. x.Shape]);
         Pooling.GlobalAverageForward(stream, x.View, pooled.View, shape);
         ChannelMlp.PooledForward(stream, pooled.View, pooledShape, Reduction, w1.Value.View, b1?.Value.View ?? default,
             w2.Value.View, b2?.Value.View ?? default, logits.View);
         SigmoidGating.Forward(stream, x.View, logits.View, y.View, shape, GatePattern.PerChannel);
         input = x;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
         var x = CheckBackward(input, gradOutput);
         var shape = x.Nchw("input");
-        FreeBackwardScratch();
         var stream = Accelerator.DefaultStream;
         var pooledShape = shape with { H = 1, W = 1 };
-        dLogits = Tensor.Empty(Accelerator, shape.N, shape.C, 1, 1);
-        dPooled = Tensor.Empty(Accelerator, shape.N, shape.C, 1, 1);
-        dInputPool = Tensor.Empty(Accelerator, [.. x.Shape]);
-        workspace = Tensor.Empty(Accelerator, ChannelMlp.BackwardWorkspaceLength(pooledShape, Reduction));
-        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var dLogits = Scratch(shape.N, shape.C, 1, 1);
+        var dPooled = Scratch(shape.N, shape.C, 1, 1);
+        var dInputPool = Scratch([.. x.Shape]);
+        var workspace = Scratch(ChannelMlp.BackwardWorkspaceLength(pooledShape, Reduction));
+        var dx = Output([.. x.Shape]);
         // dX = dY ⊙ σ(a), dA = σ'(a)·Σ_hw dY·x.
         SigmoidGating.Backward(stream, x.View, logits!.View, gradOutput.View, dx.View, dLogits.View, shape, GatePattern.PerChannel);
         ChannelMlp.PooledBackward(stream, pooled!.View, dLogits.View, pooledShape, Reduction, w1.Value.View, b1?.Value.View ?? default,
@@ -123,30 +118,5 @@ public sealed class SeAttention : Module
         Pooling.GlobalAverageBackward(stream, dPooled.View, dInputPool.View, shape);
         Accumulate.Add(stream, dInputPool.View, dx.View);
         return dx;
-    }
-
-    private void FreeBackwardScratch()
-    {
-        dLogits?.Dispose();
-        dPooled?.Dispose();
-        dInputPool?.Dispose();
-        workspace?.Dispose();
-        dLogits = dPooled = dInputPool = workspace = null;
-    }
-
-    private void FreeIntermediates()
-    {
-        FreeBackwardScratch();
-        pooled?.Dispose();
-        logits?.Dispose();
-        pooled = logits = null;
-        input = null;
-    }
-
-    /// <inheritdoc />
-    public override void Dispose()
-    {
-        FreeIntermediates();
-        base.Dispose();
-    }
+    });
 }

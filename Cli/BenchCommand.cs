@@ -4,6 +4,7 @@ using System.Text.Json;
 using GpuAttention.Attention;
 using GpuAttention.Compute;
 using GpuAttention.Kernels;
+using GpuAttention.Layers;
 using Spectre.Console;
 
 namespace GpuAttention.Cli;
@@ -33,7 +34,9 @@ internal static class BenchCommand
         command.SetAction(parse =>
         {
             long n = parse.GetValue(elements);
-            if (n <= 0) throw new ArgumentException($"--elements must be positive, got {n}");
+            if (n <= 0 || n > Array.MaxLength) throw new ArgumentException($"--elements must be in 1..{Array.MaxLength}, got {n}");
+            if (parse.GetValue(json) is { } jsonFile) CliErrors.CheckOutputPath(jsonFile.FullName, "--json");
+            if (parse.GetValue(compare)) TorchBench.CheckAvailable();
             string chosen = parse.GetValue(module)!;
             var moduleNames = chosen == "all" ? AttentionModules.Names : [chosen];
             var moduleOptions = RunCommand.ParseOptions(parse.GetValue(options) ?? []);
@@ -110,7 +113,7 @@ internal static class BenchCommand
                         torch_saved_bytes = t?.SavedBytes,
                     };
                 });
-                File.WriteAllText(file.FullName, JsonSerializer.Serialize(output, new JsonSerializerOptions { WriteIndented = true }));
+                AtomicFile.Write(file.FullName, stream => JsonSerializer.Serialize(stream, output, new JsonSerializerOptions { WriteIndented = true }));
             }
             return 0;
         });
@@ -124,6 +127,9 @@ internal static class BenchCommand
         if (parts.Length != 4 || !parts.All(p => int.TryParse(p, out int v) && v > 0))
             throw new ArgumentException($"--shape expects N,C,H,W with positive integers, got '{text}'");
         var d = parts.Select(int.Parse).ToArray();
+        long count = (long)d[0] * d[1] * d[2] * d[3];
+        if (count > int.MaxValue)
+            throw new ArgumentException($"--shape {text} has {count} elements, more than the {int.MaxValue} a tensor holds");
         return new Shape4(d[0], d[1], d[2], d[3]);
     }
 

@@ -25,12 +25,15 @@ internal static class RunCommand
         command.SetAction(parse =>
         {
             string name = parse.GetValue(module)!;
+            CliErrors.CheckOutputPath(parse.GetValue(output)!.FullName, "--out");
             var parsed = ParseOptions(parse.GetValue(options) ?? []);
             var inputs = Safetensors.Read(parse.GetValue(input)!.FullName);
             var stateDict = Safetensors.Read(parse.GetValue(state)!.FullName);
             if (!inputs.TryGetValue("x", out var x))
                 throw new InvalidDataException($"input file has no tensor 'x' (it has {string.Join(", ", inputs.Keys)})");
             if (x.Shape.Length != 4) throw new InvalidDataException($"tensor 'x' has shape [{string.Join(", ", x.Shape)}], expected [N, C, H, W]");
+            if (x.Shape.Any(d => d > int.MaxValue) || x.Count > int.MaxValue)
+                throw new InvalidDataException($"tensor 'x' has shape [{string.Join(", ", x.Shape)}]: a tensor holds at most {int.MaxValue} elements and dimensions");
             float[] xValues = x.ToFloats();
             using var context = ComputeContext.Create();
             using var acc = CliErrors.OpenAccelerator(context, parse.GetValue(accelerator));

@@ -17,6 +17,13 @@ internal static class TorchBench
     /// <summary>The interpreter that has PyTorch.</summary>
     public static string Python => Environment.GetEnvironmentVariable("GPUATTN_PYTHON") is { Length: > 0 } python ? python : "/usr/bin/python3";
 
+    /// <summary>Checks, before any benchmark runs, that the script and <see cref="Python"/> are there.</summary>
+    public static void CheckAvailable()
+    {
+        if (FindScript() is null) throw new FileNotFoundException("--compare-torch: tools/bench_torch.py not found above the current directory (run from the repository)");
+        if (!File.Exists(Python)) throw new FileNotFoundException($"--compare-torch: {Python} not found; apt-get install python3-torch, or set GPUATTN_PYTHON");
+    }
+
     public static Dictionary<(string Module, string Shape, string Pass), Times> Run(IReadOnlyList<string> modules, Shape4[] shapes, string device)
     {
         string script = FindScript() ?? throw new FileNotFoundException("tools/bench_torch.py not found above the current directory (run from the repository)");

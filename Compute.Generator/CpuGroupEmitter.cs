@@ -12,7 +12,8 @@ namespace GpuAttention.Compute.Generator;
 /// thread with exact barrier semantics. Statements between barriers become one loop over the lanes; locals that live
 /// across a barrier become per-lane arrays; control flow around barriers (if, for, while, do, break, continue) is
 /// evaluated for every lane and must agree, else <c>DivergentBarrierException</c>; lanes that return are remembered, and
-/// a barrier reached after some but not all lanes returned throws. Shared memory is one pinned array per worker.
+/// a barrier reached after some but not all lanes returned throws. Shared memory is one native block per worker
+/// (<c>CpuGroupRuntime.Shared</c>), freed when the worker's <c>using</c> ends.
 /// </summary>
 internal sealed class CpuGroupEmitter
 {

@@ -2,7 +2,7 @@ namespace GpuAttention.Compute;
 
 /// <summary>
 /// A device opened for computation: allocates buffers, creates streams, compiles and launches kernels. Dispose it when
-/// done; buffers still alive then must not be used again. <see cref="LiveAllocations"/> counts buffers not yet disposed.
+/// done: buffers still alive then are freed with it, and using them afterwards throws <see cref="ObjectDisposedException"/>. <see cref="LiveAllocations"/> counts buffers not yet disposed.
 /// </summary>
 public abstract class Accelerator : IDisposable
 {
@@ -11,12 +11,21 @@ public abstract class Accelerator : IDisposable
     private long liveBytes;
     private long peakBytes;
 
+    private static int opened;
+
     /// <summary>Opens <paramref name="device"/>.</summary>
     protected Accelerator(Device device)
     {
         Device = device;
+        Id = Interlocked.Increment(ref opened);
         Allocator = new CachingAllocator(this);
     }
+
+    /// <summary>
+    /// This accelerator's number in the process (1, 2, ...), so errors that involve two accelerators on one device
+    /// (two CPU accelerators, say) can tell them apart.
+    /// </summary>
+    public int Id { get; }
 
     internal CachingAllocator Allocator { get; }
 
@@ -81,7 +90,9 @@ public abstract class Accelerator : IDisposable
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        long bytes = checked(length * sizeof(T));
+        long bytes = length <= long.MaxValue / sizeof(T)
+            ? length * sizeof(T)
+            : throw new ArgumentOutOfRangeException(nameof(length), $"{length} elements of {typeof(T).Name} overflow a 64-bit byte count");
         return new MemoryBuffer<T>(this, Allocator.Rent(bytes), length);
     }
 
@@ -163,7 +174,7 @@ public abstract class Accelerator : IDisposable
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"{Kind} accelerator: {Name}";
+    public override string ToString() => $"{Kind} accelerator #{Id}: {Name}";
 }
 
 /// <summary>

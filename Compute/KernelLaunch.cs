@@ -66,8 +66,7 @@ public readonly ref struct KernelLaunch
             throw new ObjectDisposedException($"kernel {kernel.Name}: parameter '{name}': its buffer was disposed");
         if (memory.Accelerator != stream.Accelerator)
             throw new ArgumentException(
-                $"kernel {kernel.Name}: parameter '{name}' belongs to {memory.Accelerator.Kind} accelerator {memory.Accelerator.Name}, " +
-                $"the launch is on {stream.Accelerator.Kind} accelerator {stream.Accelerator.Name}", name);
+                $"kernel {kernel.Name}: parameter '{name}' belongs to {memory.Accelerator}, the launch is on {stream.Accelerator}", name);
     }
 
     /// <summary>

@@ -37,10 +37,31 @@ public static partial class Activations
     [Kernel]
     public static void ActivationForward(Index1D i, int kind, ArrayView<float> x, ArrayView<float> y) => y[i] = Apply(kind, x[i]);
 
-    /// <summary><c>dInput[i] = dOut[i] · f'(x[i])</c>.</summary>
+    /// <summary><c>dInput[i] = dOut[i] · f'(x[i])</c>, with PyTorch's NaN and ±Inf behaviour (<see cref="Gradient"/>).</summary>
     [Kernel]
     public static void ActivationBackward(Index1D i, int kind, ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> dInput) =>
-        dInput[i] = dOut[i] * Derivative(kind, x[i]);
+        dInput[i] = Gradient(kind, x[i], dOut[i]);
+
+    /// <summary>
+    /// dOut · f'(x) as PyTorch's autograd computes it for the seeds' forms: ReLU's threshold_backward and relu6's
+    /// hardtanh_backward select (the gradient, or 0 where the input is outside the linear part), so a NaN input passes
+    /// the gradient on and a NaN gradient is dropped where the select gives 0; sigmoid multiplies. h_swish = x·h(x)
+    /// is g·h(x) + (the select of g·x/6).
+    /// </summary>
+    public static float Gradient(int kind, float x, float g)
+    {
+        switch (kind)
+        {
+            case 0: return x <= 0f ? 0f : g;
+            case 1:
+                float s = XMath.Sigmoid(x);
+                return g * (s * (1f - s));
+            case 2: return x + 3f <= 0f || x + 3f >= 6f ? 0f : g / 6f;
+            default:
+                float hs = MathF.Min(MathF.Max(x + 3f, 0f), 6f) / 6f;
+                return g * hs + (x + 3f <= 0f || x + 3f >= 6f ? 0f : g * x / 6f);
+        }
+    }
 
     /// <summary>f(x); also used by fused kernels of other ops.</summary>
     public static float Apply(int kind, float x)
@@ -59,14 +80,14 @@ public static partial class Activations
     {
         switch (kind)
         {
-            case 0: return x > 0f ? 1f : 0f;
+            case 0: return x <= 0f ? 0f : 1f;
             case 1:
                 float s = XMath.Sigmoid(x);
                 return s * (1f - s);
-            case 2: return x > -3f && x < 3f ? 1f / 6f : 0f;
+            case 2: return x + 3f <= 0f || x + 3f >= 6f ? 0f : 1f / 6f;
             default:
                 float hs = MathF.Min(MathF.Max(x + 3f, 0f), 6f) / 6f;
-                return hs + (x > -3f && x < 3f ? x / 6f : 0f);
+                return hs + (x + 3f <= 0f || x + 3f >= 6f ? 0f : x / 6f);
         }
     }
 
@@ -103,9 +124,9 @@ public static partial class Activations
     /// <summary>The double-precision reference of f'.</summary>
     public static double DerivativeReference(Activation kind, double x) => kind switch
     {
-        Activation.Relu => x > 0 ? 1 : 0,
+        Activation.Relu => x <= 0 ? 0 : 1,
         Activation.Sigmoid => ApplyReference(Activation.Sigmoid, x) * (1 - ApplyReference(Activation.Sigmoid, x)),
-        Activation.HardSigmoid => x > -3 && x < 3 ? 1.0 / 6 : 0,
-        _ => Math.Clamp(x + 3, 0, 6) / 6 + (x > -3 && x < 3 ? x / 6 : 0),
+        Activation.HardSigmoid => x + 3 <= 0 || x + 3 >= 6 ? 0 : 1.0 / 6,
+        _ => Math.Clamp(x + 3, 0, 6) / 6 + (x + 3 <= 0 || x + 3 >= 6 ? 0 : x / 6),
     };
 }

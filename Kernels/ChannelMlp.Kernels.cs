@@ -134,7 +134,8 @@ public static partial class ChannelMlp
             int p = e % tile;
             float back = 0f;
             for (int c = 0; c < channels; c++) back += w2[c * hidden + j] * inputs[c * tile + p];
-            float dh = units[e] > 0f ? back : 0f;
+            // PyTorch's threshold_backward: 0 where pre <= 0, else the gradient, so a NaN pre-activation passes it on.
+            float dh = units[e] <= 0f ? 0f : back;
             units[e] = dh;
             if (q0 + p < pixels) dHidden[Offset(q0 + p, j, hidden, plane)] = dh;
         }

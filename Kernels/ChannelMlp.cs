@@ -304,7 +304,7 @@ public static partial class ChannelMlp
                 {
                     double back = 0;
                     for (int o = 0; o < c; o++) back += w2[o * k + j] * g[o];
-                    dh[j] = pre[j] > 0 ? back : 0;
+                    dh[j] = pre[j] <= 0 ? 0 : back;   // NaN pre passes the gradient, as PyTorch's threshold_backward
                     for (int i = 0; i < c; i++) result.DW1[j * c + i] += dh[j] * x[(n * c + i) * hw + s];
                     if (result.DB1 != null) result.DB1[j] += dh[j];
                 }

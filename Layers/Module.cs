@@ -16,9 +16,27 @@ public sealed class Counter
 /// PyTorch state-dict keys (children prefix theirs with "name."); state-dict load and save, with every missing,
 /// unexpected or mis-shaped key an error naming the module, the key, the expected and the actual.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Tensors a module makes follow one pattern (<see cref="Call"/>): an <see cref="Output(long[])"/> goes to the caller,
+/// or is freed if the call fails; a <see cref="Saved{T}(T)"/> tensor is kept from Forward for Backward and freed at the
+/// next Forward or at <see cref="Dispose"/>; a <see cref="Scratch(long[])"/> tensor is freed when the call ends, on
+/// every path; a <see cref="Workspace"/> is kept between calls while its size holds. So a failed launch leaks nothing.
+/// </para>
+/// <para>
+/// Thread safety: one instance is not safe to call from several threads at once (it keeps what Forward saved for
+/// Backward). Concurrent use is detected: a Forward or Backward entered while another thread is inside one throws
+/// <see cref="InvalidOperationException"/> and leaves the other call undisturbed. Use one instance per thread.
+/// </para>
+/// </remarks>
 public abstract class Module(string name, Accelerator accelerator) : IDisposable
 {
     private readonly List<(string Key, Parameter Parameter)> parameters = [];
+    private readonly List<IDisposable> saved = [];
+    private readonly List<IDisposable> callScratch = [];
+    private readonly List<IDisposable> callOutputs = [];
+    private Thread? caller;
+    private bool disposed;
     private readonly List<(string Key, Tensor Buffer)> buffers = [];
     private readonly List<(string Key, Counter Counter)> counters = [];
     private readonly List<(string Key, Module Child)> children = [];
@@ -44,6 +62,65 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
     /// </summary>
     public abstract Tensor Backward(Tensor gradOutput);
 
+    /// <summary>
+    /// Runs one <paramref name="pass"/> ("Forward" or "Backward") of this module: refuses a disposed module and a call
+    /// while another thread is inside one (<see cref="InvalidOperationException"/> naming the module); a Forward first
+    /// frees what the last Forward saved; when the body ends, its <see cref="Scratch(long[])"/> tensors are freed, and
+    /// if it throws, its <see cref="Output(long[])"/> tensors too.
+    /// </summary>
+    protected Tensor Call(string pass, Func<Tensor> body)
+    {
+        if (disposed) throw new ObjectDisposedException(Name, $"{Name}: {pass} after Dispose");
+        var current = Thread.CurrentThread;
+        var other = Interlocked.CompareExchange(ref caller, current, null);
+        if (other != null)
+            throw new InvalidOperationException(other == current
+                ? $"{Name}: {pass} called from inside this module's own Forward or Backward"
+                : $"{Name}: {pass} called while another thread is inside this instance's Forward or Backward; a module instance is not thread-safe, use one per thread");
+        bool succeeded = false;
+        try
+        {
+            if (pass == "Forward") FreeAll(saved);
+            var result = body();
+            succeeded = true;
+            return result;
+        }
+        finally
+        {
+            FreeAll(callScratch);
+            if (succeeded) callOutputs.Clear();
+            else FreeAll(callOutputs);
+            Volatile.Write(ref caller, null);
+        }
+    }
+
+    /// <summary>A tensor the current call returns to its caller; freed by the module if the call fails.</summary>
+    protected Tensor Output(params long[] shape) => Track(callOutputs, Tensor.Empty(Accelerator, shape));
+
+    /// <summary>A temporary of the current call; freed when the call ends, whatever way it ends.</summary>
+    protected Tensor Scratch(params long[] shape) => Track(callScratch, Tensor.Empty(Accelerator, shape));
+
+    /// <summary>Makes <paramref name="value"/> (for example a child's output) a temporary of the current call.</summary>
+    protected T Scratch<T>(T value) where T : IDisposable => Track(callScratch, value);
+
+    /// <summary>A tensor Forward keeps for Backward; freed at the next Forward and at <see cref="Dispose"/>.</summary>
+    protected Tensor Saved(params long[] shape) => Track(saved, Tensor.Empty(Accelerator, shape));
+
+    /// <summary>Keeps <paramref name="value"/> (for example an index buffer or a child's output) as <see cref="Saved(long[])"/> does.</summary>
+    protected T Saved<T>(T value) where T : IDisposable => Track(saved, value);
+
+    private static T Track<T>(List<IDisposable> list, T value) where T : IDisposable
+    {
+        list.Add(value);
+        return value;
+    }
+
+    private static void FreeAll(List<IDisposable> list)
+    {
+        foreach (var t in list) t.Dispose();
+        list.Clear();
+    }
+
     /// <summary><paramref name="x"/> as NCHW with <paramref name="channels"/> channels; otherwise an error naming the module and the numbers.</summary>
     protected Shape4 CheckInput(Tensor x, int channels)
     {
@@ -55,6 +132,7 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
     /// <summary>The input of the last forward, <paramref name="input"/>, whose shape <paramref name="gradOutput"/> must have.</summary>
     protected Tensor CheckBackward(Tensor? input, Tensor gradOutput)
     {
+        if (disposed) throw new ObjectDisposedException(Name, $"{Name}: Backward after Dispose");
         var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
         if (!gradOutput.Shape.SequenceEqual(x.Shape))
             throw new ArgumentException($"{Name}: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", x.Shape)}]");
@@ -237,6 +315,8 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
     /// <summary>Frees every parameter, buffer and child.</summary>
     public virtual void Dispose()
     {
+        disposed = true;
+        FreeAll(saved);
         foreach (var (_, p) in parameters) p.Dispose();
         foreach (var (_, b) in buffers) b.Dispose();
         foreach (var (_, c) in children) c.Dispose();

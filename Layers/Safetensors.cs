@@ -87,10 +87,45 @@ public static class Safetensors
     public static IReadOnlyDictionary<string, HostTensor> Read(string path) => ReadWithMetadata(path).Tensors;
 
     /// <summary>Reads every tensor of <paramref name="path"/>, by name, and the <c>__metadata__</c> strings.</summary>
+    /// <remarks>
+    /// The file is read in parts, never whole: the header's length is checked against the file's length before the
+    /// header is read, and every tensor's span against it before its bytes are, so a huge, endless (<c>/dev/zero</c>)
+    /// or lying file is an error naming it, not an out-of-memory. A tensor must fit one .NET array (under 2 GiB).
+    /// </remarks>
     public static (IReadOnlyDictionary<string, HostTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ReadWithMetadata(string path)
     {
+        if (Directory.Exists(path)) throw new FileNotFoundException($"safetensors file '{path}' is a directory, not a file", path);
         if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file '{path}' not found", path);
-        return ParseWithMetadata(File.ReadAllBytes(path), path);
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"safetensors file '{path}' cannot be read: {e.Message}", e);
+        }
+        using (file)
+        {
+            // Only what the file's length says is ever read: a device such as /dev/zero reports 0 bytes.
+            if (!file.CanSeek) throw Bad(path, "is not a regular file (a pipe?)");
+            long length = file.Length;
+            if (length < 8) throw Bad(path, $"is {length} bytes long, shorter than the 8-byte header length");
+            Span<byte> prefix = stackalloc byte[8];
+            file.ReadExactly(prefix);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            if (headerLength > MaxHeaderBytes || headerLength > (ulong)(length - 8))
+                throw Bad(path, $"declares a {headerLength}-byte header, but only {length - 8} bytes follow");
+            var header = new byte[headerLength];
+            file.ReadExactly(header);
+            return ParseHeader(header, length - 8 - (long)headerLength, path, (begin, count) =>
+            {
+                var bytes = new byte[count];
+                file.Position = 8 + (long)headerLength + begin;
+                file.ReadExactly(bytes);
+                return bytes;
+            });
+        }
     }
 
     /// <summary>Parses safetensors bytes; <paramref name="source"/> names them in errors.</summary>
@@ -103,11 +138,21 @@ public static class Safetensors
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
         if (headerLength > MaxHeaderBytes || (long)headerLength > file.Length - 8)
             throw Bad(source, $"declares a {headerLength}-byte header, but only {file.Length - 8} bytes follow");
-        var data = file[(8 + (int)headerLength)..];
+        var data = file[(8 + (int)headerLength)..].ToArray();
+        return ParseHeader(file.Slice(8, (int)headerLength).ToArray(), data.Length, source, (begin, count) => data.AsSpan((int)begin, (int)count).ToArray());
+    }
+
+    /// <summary>
+    /// Parses the JSON header and reads each tensor through <paramref name="readData"/> (begin, count within the data
+    /// section of <paramref name="dataLength"/> bytes), after checking its span.
+    /// </summary>
+    private static (IReadOnlyDictionary<string, HostTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ParseHeader(
+        byte[] headerBytes, long dataLength, string source, Func<long, long, byte[]> readData)
+    {
         JsonDocument header;
         try
         {
-            header = JsonDocument.Parse(file.Slice(8, (int)headerLength).ToArray());
+            header = JsonDocument.Parse(headerBytes);
         }
         catch (JsonException e)
         {
@@ -128,7 +173,7 @@ public static class Safetensors
                         metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw Bad(source, $"has metadata '{m.Name}' that is not a string");
                     continue;
                 }
-                var (tensor, begin, end) = ParseEntry(entry, data, source);
+                var (tensor, begin, end) = ParseEntry(entry, dataLength, source, readData);
                 if (!tensors.TryAdd(tensor.Name, tensor)) throw Bad(source, $"names tensor '{tensor.Name}' twice");
                 spans.Add((begin, end, tensor.Name));
             }
@@ -140,13 +185,13 @@ public static class Safetensors
                     throw Bad(source, $"tensor '{name}' starts at byte {begin}, expected {position} (tensors must not overlap or leave gaps)");
                 position = end;
             }
-            if (position != data.Length)
-                throw Bad(source, $"has {data.Length} data bytes, but its tensors cover {position}");
+            if (position != dataLength)
+                throw Bad(source, $"has {dataLength} data bytes, but its tensors cover {position}");
             return (tensors, metadata);
         }
     }
 
-    private static (HostTensor Tensor, long Begin, long End) ParseEntry(JsonProperty entry, ReadOnlySpan<byte> data, string source)
+    private static (HostTensor Tensor, long Begin, long End) ParseEntry(JsonProperty entry, long dataLength, string source, Func<long, long, byte[]> readData)
     {
         string name = entry.Name;
         var e = entry.Value;
@@ -170,27 +215,34 @@ public static class Safetensors
             shape.Add(size);
         }
         if (!e.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2
+            || offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
             || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end))
-            throw Bad(source, $"tensor '{name}' has no [begin, end] data_offsets");
-        long count;
+            throw Bad(source, e.TryGetProperty("data_offsets", out var given)
+                ? $"tensor '{name}' has data_offsets {given.GetRawText()}, expected [begin, end] as two integers"
+                : $"tensor '{name}' has no [begin, end] data_offsets");
+        long expected;
         try
         {
-            count = shape.Aggregate(1L, (a, b) => checked(a * b));
+            expected = checked(shape.Aggregate(1L, (a, b) => checked(a * b)) * HostTensor.ElementSize(dtype));
         }
         catch (OverflowException)
         {
-            throw Bad(source, $"tensor '{name}' has shape [{string.Join(", ", shape)}], too large");
+            throw Bad(source, $"tensor '{name}' has shape [{string.Join(", ", shape)}], whose byte count overflows a 64-bit integer");
         }
-        long expected = count * HostTensor.ElementSize(dtype);
-        if (begin < 0 || end < begin || end > data.Length)
-            throw Bad(source, $"tensor '{name}' has data_offsets [{begin}, {end}] outside the {data.Length} data bytes (a truncated file?)");
+        if (begin < 0 || end < begin || end > dataLength)
+            throw Bad(source, $"tensor '{name}' has data_offsets [{begin}, {end}] outside the {dataLength} data bytes (a truncated file?)");
         if (end - begin != expected)
             throw Bad(source, $"tensor '{name}' has {end - begin} bytes, expected {expected} for {dtype} of shape [{string.Join(", ", shape)}]");
-        var tensor = new HostTensor(name, dtype, [.. shape], data.Slice((int)begin, (int)(end - begin)).ToArray());
+        if (expected > Array.MaxLength)
+            throw Bad(source, $"tensor '{name}' has {expected} bytes, more than the {Array.MaxLength} one host tensor can hold");
+        var tensor = new HostTensor(name, dtype, [.. shape], readData(begin, end - begin));
         return (tensor, begin, end);
     }
 
-    /// <summary>Writes <paramref name="tensors"/> (in name order) and optional string metadata to <paramref name="path"/>.</summary>
+    /// <summary>
+    /// Writes <paramref name="tensors"/> (in name order) and optional string metadata to <paramref name="path"/>,
+    /// atomically (<see cref="AtomicFile"/>): if the write fails, a file already at <paramref name="path"/> is unchanged.
+    /// </summary>
     public static void Write(string path, IEnumerable<HostTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var ordered = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
@@ -226,13 +278,16 @@ public static class Safetensors
         }
         // Pad the header with spaces to a multiple of 8 bytes, so the data that follows is aligned.
         while (header.Length % 8 != 0) header.WriteByte((byte)' ');
-        using var file = File.Create(path);
-        Span<byte> length = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-        file.Write(length);
-        header.Position = 0;
-        header.CopyTo(file);
-        foreach (var t in ordered) file.Write(t.Data);
+        // Atomically: a failed save (a full disk) keeps the previous file, never leaves a damaged one.
+        AtomicFile.Write(path, file =>
+        {
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+            file.Write(length);
+            header.Position = 0;
+            header.CopyTo(file);
+            foreach (var t in ordered) file.Write(t.Data);
+        });
     }
 
     private static InvalidDataException Bad(string source, string problem) => new($"safetensors file '{source}' {problem}");

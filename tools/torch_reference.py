@@ -273,6 +273,10 @@ CASES = [
     ('gam', {'channel_sigmoid': True}, [2, 16, 4, 3]),
     ('gam', {'padding': 'replicate'}, [2, 16, 5, 6]),
     ('gam', {'rate': 2, 'shuffle': 0}, [2, 8, 3, 7]),
+    # Shuffles with C/g != g (issue 13): every case above has C/g = g, where the shuffle is its own inverse, so a
+    # shuffle applied backwards passed them.
+    ('gam', {}, [2, 32, 4, 5]),               # g = 4, C/g = 8
+    ('gam', {'shuffle': 2}, [1, 16, 5, 4]),   # g = 2, C/g = 8
 ]
 
 
@@ -446,13 +450,16 @@ def main():
     parser.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', 'Tests', 'Goldens'))
     parser.add_argument('--section', choices=['all', 'modules', 'optim', 'train'], default='all',
                         help='which goldens to write (modules: the seeds\' modules; optim: torch.optim steps, under optim/; train: the training loop, under train/)')
+    parser.add_argument('--cases', help='comma-separated module case indices to write (default: all), so adding cases rewrites no committed golden')
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.use_deterministic_algorithms(True)
     if args.section in ('all', 'modules'):
-        names = [run_case(i, m, o, s, mode, args.out) for i, (m, o, s) in enumerate(CASES) for mode in ('train', 'eval')]
+        chosen = None if args.cases is None else {int(i) for i in args.cases.split(',')}
+        names = [run_case(i, m, o, s, mode, args.out) for i, (m, o, s) in enumerate(CASES) if chosen is None or i in chosen
+                 for mode in ('train', 'eval')]
         print(f"wrote {len(names)} golden cases to {os.path.normpath(args.out)}")
-    if args.section in ('all', 'optim'):
+    if args.section in ('all', 'optim') and args.cases is None:
         folder = os.path.join(args.out, 'optim')
         names = [run_optimizer_case(i, kind, hyper, folder) for i, (kind, hyper) in enumerate(OPTIMIZER_CASES)]
         print(f"wrote {len(names)} optimizer cases to {os.path.normpath(folder)}")

@@ -12,7 +12,20 @@ internal sealed class CpuAccelerator(CpuDevice device) : Accelerator(device)
     /// <summary>The largest group the CPU accelerator runs (as on CUDA).</summary>
     public const int MaxLanes = 1024;
 
-    internal override DeviceMemory AllocateMemory(long bytes) => new CpuMemory(this, bytes);
+    private readonly HashSet<CpuMemory> buffers = [];
+
+    internal override DeviceMemory AllocateMemory(long bytes)
+    {
+        var memory = new CpuMemory(this, bytes);
+        lock (buffers) buffers.Add(memory);
+        return memory;
+    }
+
+    /// <summary>Called by a buffer once its memory is freed.</summary>
+    internal void Forget(CpuMemory memory)
+    {
+        lock (buffers) buffers.Remove(memory);
+    }
 
     private protected override AcceleratorStream CreateStreamCore() => new CpuStream(this);
 
@@ -20,7 +33,13 @@ internal sealed class CpuAccelerator(CpuDevice device) : Accelerator(device)
     internal override void Launch<TBody>(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape,
         ReadOnlySpan<KernelArgument> arguments, in TBody body) => CpuKernelRunner.Run(shape, body);
 
-    private protected override void DisposeCore() { }
+    /// <summary>Frees the buffers still alive (DESIGN §4): using them afterwards throws <see cref="ObjectDisposedException"/>.</summary>
+    private protected override void DisposeCore()
+    {
+        CpuMemory[] live;
+        lock (buffers) live = [.. buffers];
+        foreach (var memory in live) memory.Dispose();
+    }
 }
 
 internal sealed class CpuStream(CpuAccelerator accelerator) : AcceleratorStream(accelerator)
@@ -33,11 +52,23 @@ internal sealed class CpuStream(CpuAccelerator accelerator) : AcceleratorStream(
 /// <summary>Host memory, 64-byte aligned, so CPU kernels index it directly.</summary>
 internal sealed unsafe class CpuMemory : DeviceMemory
 {
+    private readonly CpuAccelerator accelerator;
     private readonly byte* data;
 
+    /// <exception cref="OutOfMemoryException">The host cannot give <paramref name="bytes"/>; the message says how much was asked for.</exception>
     public CpuMemory(CpuAccelerator accelerator, long bytes) : base(accelerator, bytes)
     {
-        data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 1), 64);
+        this.accelerator = accelerator;
+        try
+        {
+            data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 1), 64);
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw new OutOfMemoryException(
+                $"CPU accelerator: cannot allocate {bytes / (double)(1L << 30):F2} GiB ({bytes} bytes) of host memory " +
+                $"(this accelerator holds {accelerator.LiveBytes} bytes in {accelerator.LiveAllocations} buffers)", e);
+        }
     }
 
     public override nint Handle => (nint)data;
@@ -55,5 +86,9 @@ internal sealed unsafe class CpuMemory : DeviceMemory
 
     public override void Clear(long offsetBytes, long bytes) => NativeMemory.Clear(data + offsetBytes, (nuint)bytes);
 
-    protected override void Free() => NativeMemory.AlignedFree(data);
+    protected override void Free()
+    {
+        NativeMemory.AlignedFree(data);
+        accelerator.Forget(this);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace GpuAttention.Compute.Cuda;
@@ -56,19 +55,14 @@ internal sealed unsafe class CudaCompiler(CudaNvrtcApi nvrtc, int major, int min
             $"driver {CudaDevice.FormatDriverVersion(driverVersion)}", string.Join(' ', Options));
 
     /// <summary>
-    /// The cached binary under <paramref name="key"/>, or null. An entry is the binary followed by its SHA-256, so a
-    /// damaged file is never handed to the driver (which trusts a CUBIN's own sizes and reads PTX up to a NUL).
+    /// The cached binary under <paramref name="key"/>, or null. <see cref="KernelDiskCache"/> frames every entry with
+    /// its key and SHA-256, so a damaged file is never handed to the driver (which trusts a CUBIN's own sizes and reads
+    /// PTX up to a NUL).
     /// </summary>
-    public static byte[]? ReadCache(string key)
-    {
-        byte[]? entry = KernelDiskCache.TryRead(CacheFolder, key);
-        if (entry is null || entry.Length <= SHA256.HashSizeInBytes) return null;
-        var image = entry.AsSpan(0, entry.Length - SHA256.HashSizeInBytes);
-        return SHA256.HashData(image).AsSpan().SequenceEqual(entry.AsSpan(image.Length)) ? image.ToArray() : null;
-    }
+    public static byte[]? ReadCache(string key) => KernelDiskCache.TryRead(CacheFolder, key);
 
-    /// <summary>Stores <paramref name="image"/> under <paramref name="key"/> with its SHA-256 (see <see cref="ReadCache"/>).</summary>
-    public static void WriteCache(string key, byte[] image) => KernelDiskCache.Write(CacheFolder, key, [.. image, .. SHA256.HashData(image)]);
+    /// <summary>Stores <paramref name="image"/> under <paramref name="key"/> (see <see cref="ReadCache"/>).</summary>
+    public static void WriteCache(string key, byte[] image) => KernelDiskCache.Write(CacheFolder, key, image);
 
     /// <summary>
     /// The binary for <paramref name="kernel"/>: a CUBIN, or PTX text ending in NUL; either is what

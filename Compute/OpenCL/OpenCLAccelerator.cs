@@ -45,6 +45,9 @@ internal sealed unsafe class OpenCLAccelerator : Accelerator
     /// <summary>Programs this accelerator loaded from the disk cache instead of compiling (for cache tests).</summary>
     internal int BinaryLoads => kernels.BinaryLoads;
 
+    /// <summary>The disk cache key of <paramref name="descriptor"/>'s program on this device (for cache tests).</summary>
+    internal string CacheKey(KernelDescriptor descriptor) => kernels.CacheKey(descriptor);
+
     /// <summary>The queue of buffer operations: the default stream's, so they are ordered after its launches.</summary>
     internal nint TransferQueue
     {
@@ -103,7 +106,7 @@ internal sealed unsafe class OpenCLAccelerator : Accelerator
         kernels.Dispose();
         OpenCLMemory[] live;
         lock (buffers) live = [.. buffers];
-        foreach (var memory in live) memory.Release();
+        foreach (var memory in live) memory.Dispose(); // freed and no longer counted live; using one afterwards throws
         clReleaseContext(Context);
     }
 

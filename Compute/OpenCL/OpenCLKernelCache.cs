@@ -10,8 +10,9 @@ namespace GpuAttention.Compute.OpenCL;
 /// The compiled kernels of one accelerator. A descriptor is built once per accelerator and kept in memory; its program
 /// binary (<c>CL_PROGRAM_BINARIES</c>) is also stored in <see cref="KernelDiskCache"/> under a key of the source, the
 /// build options, and the device's name, version and driver version, so a later process loads it with
-/// <c>clCreateProgramWithBinary</c> instead of compiling. A cached binary the driver rejects is rebuilt from source
-/// and overwritten.
+/// <c>clCreateProgramWithBinary</c> instead of compiling. An entry whose frame does not check out (truncated,
+/// changed, another key's file), a binary the driver rejects, and one without the kernel are rebuilt from source and
+/// overwritten.
 /// </summary>
 internal sealed unsafe partial class OpenCLKernelCache : IDisposable
 {
@@ -57,15 +58,27 @@ internal sealed unsafe partial class OpenCLKernelCache : IDisposable
         }
     }
 
+    /// <summary>The disk cache key: everything that decides the program binary.</summary>
+    public string CacheKey(KernelDescriptor descriptor) =>
+        KernelDiskCache.Key(descriptor.OpenCLSource, BuildOptions, device.Name, device.Version, device.DriverVersion);
+
     private OpenCLKernel Build(KernelDescriptor descriptor)
     {
-        string key = KernelDiskCache.Key(descriptor.OpenCLSource, BuildOptions, device.Name, device.Version, device.DriverVersion);
+        string key = CacheKey(descriptor);
         byte[]? cached = KernelDiskCache.TryRead(DiskFolder, key);
         nint program = cached == null ? 0 : TryLoadBinary(cached);
-        bool fromSource = program == 0;
-        if (fromSource) program = BuildFromSource(descriptor);
-        else Interlocked.Increment(ref binaryLoads);
+        if (program != 0)
+        {
+            // A binary that loads but lacks the kernel (an entry holding another program) is rebuilt from source.
+            var loaded = TryCreateKernel(descriptor, program);
+            if (loaded != null)
+            {
+                Interlocked.Increment(ref binaryLoads);
+                return loaded;
+            }
+        }
 
+        program = BuildFromSource(descriptor);
         OpenCLKernel kernel;
         try
         {
@@ -76,8 +89,22 @@ internal sealed unsafe partial class OpenCLKernelCache : IDisposable
             clReleaseProgram(program);
             throw;
         }
-        if (fromSource) StoreBinary(program, key);
+        StoreBinary(program, key);
         return kernel;
+    }
+
+    /// <summary>The kernel from a program loaded from the disk cache, or null (the program released) when it cannot be made.</summary>
+    private OpenCLKernel? TryCreateKernel(KernelDescriptor descriptor, nint program)
+    {
+        try
+        {
+            return new OpenCLKernel(device, descriptor, program);
+        }
+        catch (Exception e) when (e is KernelCompilationException or OpenCLException)
+        {
+            clReleaseProgram(program);
+            return null;
+        }
     }
 
     private nint BuildFromSource(KernelDescriptor descriptor)

@@ -51,8 +51,30 @@ public abstract class ModuleParity(AcceleratorKind kind) : OpTest(kind)
         using var gradX = module.Backward(gradY);
         Close(gradX.ToArray(), t["grad_x"], $"{file}: grad_x");
         foreach (var (key, p) in module.NamedParameters()) Close(p.Gradient.ToArray(), t[$"grad.{key}"], $"{file}: grad.{key}");
-        foreach (var (key, b) in module.NamedBuffers()) Close(b.ToArray(), t[$"after.{key}"], $"{file}: after.{key}");
+        foreach (var (key, b) in module.NamedBuffers())
+        {
+            if (training) CloseRunningStep(b.ToArray(), t[$"after.{key}"], t[$"state.{key}"], Momentum(metadata["module"]), $"{file}: after.{key}");
+            else Close(b.ToArray(), t[$"after.{key}"], $"{file}: after.{key}");
+        }
         foreach (var (key, c) in module.NamedCounters()) Assert.Equal(t[$"after.{key}"].ToInt64s()[0], c.Value);
+    }
+
+    /// <summary>The BatchNorm momentum of <paramref name="module"/>'s BNs (DESIGN §7: CBAM's is 0.01, every other 0.1).</summary>
+    public static double Momentum(string module) => module == "cbam" ? 0.01 : 0.1;
+
+    /// <summary>
+    /// A running statistic after one train step, compared by the step's own contribution: with momentum m,
+    /// <c>after = (1 − m)·before + m·batch</c>, so <c>(after − (1 − m)·before) / m</c> (the batch statistic) is compared
+    /// under <see cref="Close"/>. Comparing the whole buffer hides the step when m is small: a biased-instead-of-unbiased
+    /// variance moved CBAM's (m = 0.01) by less than the tolerance.
+    /// </summary>
+    public static void CloseRunningStep(float[] actual, HostTensor expected, HostTensor before, double momentum, string what)
+    {
+        double[] b = before.ToDoubles(), e = expected.ToDoubles();
+        Assert.True(actual.Length == b.Length, $"{what}: {actual.Length} values, expected {b.Length}");
+        float[] step = actual.Select((a, i) => (float)((a - (1 - momentum) * b[i]) / momentum)).ToArray();
+        var expectedStep = HostTensor.Float64(expected.Name, expected.Shape, e.Select((a, i) => (a - (1 - momentum) * b[i]) / momentum).ToArray());
+        Close(step, expectedStep, $"{what} (this step's batch statistic, (after − (1 − m)·before) / m with m = {momentum})");
     }
 
     /// <summary>DESIGN §8's tolerance: ‖a−b‖ ≤ scale·(1e-4·‖b‖ + 1e-5·√numel), and no NaN (scale: e.g. the training steps).</summary>

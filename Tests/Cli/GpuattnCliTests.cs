@@ -92,4 +92,68 @@ public sealed class GpuattnCliTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    /// <summary>
+    /// A save that fails part-way (here: the file-size limit of <c>ulimit -f</c>, as a full disk would) keeps the
+    /// previous output file and leaves no temporary file; it once truncated the good file to garbage.
+    /// </summary>
+    [Fact]
+    public void FailedSaveKeepsThePreviousFile()
+    {
+        var (t, _) = Safetensors.ReadWithMetadata(Path.Combine(ModuleParity.Folder, "se-00-train.safetensors"));
+        const int LimitKiB = 8;
+        if (t["x"].Count * 4 <= LimitKiB * 1024) Assert.Skip("the golden's output is too small to pass the file-size limit");
+        string folder = Directory.CreateTempSubdirectory("gpuattn-cli-").FullName;
+        try
+        {
+            string state = Path.Combine(folder, "state.safetensors"), input = Path.Combine(folder, "input.safetensors"), output = Path.Combine(folder, "out.safetensors");
+            Safetensors.Write(state, t.Where(p => p.Key.StartsWith("state.")).Select(p => p.Value with { Name = p.Key["state.".Length..] }));
+            Safetensors.Write(input, [t["x"]]);
+            Safetensors.Write(output, [HostTensor.Float32("previous", [3], [1f, 2f, 3f])]);
+            byte[] previous = File.ReadAllBytes(output);
+
+            // SIGXFSZ ignored, so the write fails with EFBIG instead of killing the process; W^X off, so the runtime
+            // needs no large file of its own under the limit.
+            var start = new ProcessStartInfo("bash") { RedirectStandardError = true };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"trap '' XFSZ; ulimit -f {LimitKiB}; exec dotnet exec \"$0\" run --module se --state \"$1\" --input \"$2\" --out \"$3\"");
+            foreach (var a in new[] { Tool, state, input, output }) start.ArgumentList.Add(a);
+            start.Environment["GPUATTN_ACCELERATOR"] = "cpu";
+            start.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+            using var process = Process.Start(start)!;
+            string stderr = process.StandardError.ReadToEnd();
+            Assert.True(process.WaitForExit(120_000), "gpuattn did not finish within 120 s");
+
+            Assert.True(process.ExitCode == 2, $"exit {process.ExitCode}: {stderr}");
+            Assert.Contains(output, stderr);
+            Assert.Single(stderr.Trim().Split('\n'));
+            Assert.Equal(previous, File.ReadAllBytes(output));
+            Assert.Empty(Directory.GetFiles(folder, "*.tmp"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// tools/bad_inputs.sh replays the bad CLI inputs and more (fixtures of its own) against this build's tool:
+    /// each bad one must be one line and exit code 2, each valid one exit code 0.
+    /// </summary>
+    [Fact]
+    public void BadInputsScriptPasses()
+    {
+        string? root = AppContext.BaseDirectory;
+        while (root != null && !File.Exists(Path.Combine(root, "tools", "bad_inputs.sh"))) root = Path.GetDirectoryName(root);
+        if (root == null) Assert.Skip("tools/bad_inputs.sh not found above the test binaries");
+        if (!File.Exists("/usr/bin/python3")) Assert.Skip("tools/bad_inputs.sh makes its fixtures with /usr/bin/python3");
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
+        start.ArgumentList.Add(Path.Combine(root, "tools", "bad_inputs.sh"));
+        start.ArgumentList.Add(Tool);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        string output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(600_000), "tools/bad_inputs.sh did not finish within 600 s");
+        Assert.True(process.ExitCode == 0, $"tools/bad_inputs.sh exit {process.ExitCode}:\n{output}");
+    }
 }

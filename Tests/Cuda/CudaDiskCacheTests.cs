@@ -99,7 +99,7 @@ public sealed class CudaDiskCacheTests : IDisposable
     }
 
     /// <summary>
-    /// An entry carries its binary's SHA-256: it reads back exactly, and a changed byte or a truncation reads as no
+    /// An entry carries its key and a SHA-256: it reads back exactly, and a changed byte or a truncation reads as no
     /// entry, so the driver never sees a damaged binary. Needs no GPU.
     /// </summary>
     [Fact]
@@ -115,7 +115,7 @@ public sealed class CudaDiskCacheTests : IDisposable
         Assert.Equal(image, CudaCompiler.ReadCache(key));
 
         byte[] entry = File.ReadAllBytes(path);
-        Assert.Equal(image.Length + 32, entry.Length);
+        Assert.Equal(key.Length + image.Length + 32, entry.Length);
         entry[1234] ^= 0x40;
         File.WriteAllBytes(path, entry);
         Assert.Null(CudaCompiler.ReadCache(key));

@@ -79,6 +79,9 @@ public sealed class SafetensorsTests
         { File("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", Le(1f, 2f)), "has 8 data bytes, but its tensors cover 4" },
         { File("""{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}""", Le(1f)), "dimensions must be non-negative integers" },
         { File("""{"a":{"dtype":"F32","shape":[1]}}""", Le(1f)), "tensor 'a' has no [begin, end] data_offsets" },
+        { File("""{"a":{"dtype":"F32","shape":[1],"data_offsets":["0","4"]}}""", Le(1f)), "tensor 'a' has data_offsets [\"0\",\"4\"], expected [begin, end] as two integers" },
+        { File("""{"a":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,4]}}""", Le(1f)), "whose byte count overflows" },
+        { File("""{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}""", Le(1f)), "whose byte count overflows" },
     };
 
     [Theory]
@@ -103,5 +106,47 @@ public sealed class SafetensorsTests
     {
         var error = Assert.Throws<FileNotFoundException>(() => Safetensors.Read("/nonexistent/x.safetensors"));
         Assert.Contains("/nonexistent/x.safetensors", error.Message);
+    }
+
+    /// <summary>
+    /// Files are read by their length, never whole: a device that never ends (<c>/dev/zero</c>, once read until out of
+    /// memory) and a folder are errors naming the path.
+    /// </summary>
+    [Theory]
+    [InlineData("/dev/zero", "is 0 bytes long")]
+    [InlineData("/tmp", "is a directory")]
+    public void DevicesAndFoldersAreErrorsNamingThePath(string path, string problem)
+    {
+        if (!System.IO.File.Exists(path) && !Directory.Exists(path)) Assert.Skip($"{path} does not exist here");
+        var error = Assert.ThrowsAny<Exception>(() => Safetensors.Read(path));
+        Assert.True(error is IOException or InvalidDataException, $"{error.GetType().Name}: {error.Message}");
+        Assert.Contains(path, error.Message);
+        Assert.Contains(problem, error.Message);
+    }
+
+    /// <summary>A failed save leaves the previous file as it was and no temporary file beside it.</summary>
+    [Fact]
+    public void FailedSaveKeepsThePreviousFile()
+    {
+        string folder = Directory.CreateTempSubdirectory("gpuattn-save-").FullName;
+        try
+        {
+            string path = Path.Combine(folder, "state.safetensors");
+            Safetensors.Write(path, [HostTensor.Float32("a", [2], [1f, 2f])]);
+            byte[] previous = System.IO.File.ReadAllBytes(path);
+
+            Assert.Throws<IOException>(() => AtomicFile.Write(path, stream =>
+            {
+                stream.Write(new byte[1000]);
+                throw new IOException("No space left on device");
+            }));
+
+            Assert.Equal(previous, System.IO.File.ReadAllBytes(path));
+            Assert.Single(Directory.GetFiles(folder));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

@@ -85,6 +85,106 @@ public sealed class OpenCLDiskCacheTests : IDisposable
         Assert.Equal((0, 1), (third.SourceBuilds, third.BinaryLoads));
     }
 
+    private string CacheFolder => Path.Combine(folder, OpenCLKernelCache.DiskFolder);
+
+    /// <summary>Builds <paramref name="kernel"/> in a fresh accelerator and returns the path of its new cache entry.</summary>
+    private string CacheOnce(KernelDescriptor kernel)
+    {
+        var before = Directory.Exists(CacheFolder) ? Directory.GetFiles(CacheFolder, "*.bin") : [];
+        using (var accelerator = OpenCLTestSupport.Open()) Assert.Equal(Expected, RunSaxpy(accelerator, kernel));
+        return Assert.Single(Directory.GetFiles(CacheFolder, "*.bin").Except(before));
+    }
+
+    /// <summary>A fresh accelerator runs the kernel correctly from source, and a third one loads the rewritten entry.</summary>
+    private static void AssertRebuiltFromSourceThenLoaded(KernelDescriptor kernel)
+    {
+        using (var second = OpenCLTestSupport.Open())
+        {
+            Assert.Equal(Expected, RunSaxpy(second, kernel));
+            Assert.Equal((1, 0), (second.SourceBuilds, second.BinaryLoads));
+        }
+        using var third = OpenCLTestSupport.Open();
+        Assert.Equal(Expected, RunSaxpy(third, kernel));
+        Assert.Equal((0, 1), (third.SourceBuilds, third.BinaryLoads));
+    }
+
+    /// <summary>A cache entry cut to half its size (PoCL crashed with SIGSEGV on it) is never given to the driver.</summary>
+    [Fact]
+    public void TruncatedEntryIsRebuilt()
+    {
+        var kernel = UniqueSaxpy();
+        string file = CacheOnce(kernel);
+        byte[] entry = File.ReadAllBytes(file);
+        File.WriteAllBytes(file, entry[..(entry.Length / 2)]);
+
+        AssertRebuiltFromSourceThenLoaded(kernel);
+    }
+
+    /// <summary>One changed header byte, or 16 flipped bytes in the middle (PoCL aborted on an assertion), is rebuilt.</summary>
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(8, 1)]
+    [InlineData(-1, 16)]
+    public void FlippedBytesAreRebuilt(int offset, int count)
+    {
+        var kernel = UniqueSaxpy();
+        string file = CacheOnce(kernel);
+        byte[] entry = File.ReadAllBytes(file);
+        int start = offset >= 0 ? offset : entry.Length / 2;
+        for (int i = start; i < start + count; i++) entry[i] ^= 0x5A;
+        File.WriteAllBytes(file, entry);
+
+        AssertRebuiltFromSourceThenLoaded(kernel);
+    }
+
+    /// <summary>Two entries swapped on disk (was CL_INVALID_KERNEL_NAME on every later run) are both rebuilt.</summary>
+    [Fact]
+    public void SwappedEntriesAreRebuilt()
+    {
+        var first = UniqueSaxpy();
+        var second = UniqueSaxpy() with { EntryPoint = "ga_saxpy2", OpenCLSource = UniqueSaxpy().OpenCLSource.Replace("ga_saxpy(", "ga_saxpy2(") };
+        string firstFile = CacheOnce(first), secondFile = CacheOnce(second);
+        string swap = firstFile + ".swap";
+        File.Move(firstFile, swap);
+        File.Move(secondFile, firstFile);
+        File.Move(swap, secondFile);
+
+        AssertRebuiltFromSourceThenLoaded(first);
+        AssertRebuiltFromSourceThenLoaded(second);
+    }
+
+    /// <summary>
+    /// An entry that passes every file check but holds another program (its kernel is not there, so clCreateKernel
+    /// fails after the load) is rebuilt from source and replaced.
+    /// </summary>
+    [Fact]
+    public void EntryWithAnotherProgramIsRebuiltWhenItsKernelIsMissing()
+    {
+        var first = UniqueSaxpy();
+        var second = UniqueSaxpy() with { EntryPoint = "ga_saxpy2", OpenCLSource = UniqueSaxpy().OpenCLSource.Replace("ga_saxpy(", "ga_saxpy2(") };
+        string firstKey = Path.GetFileNameWithoutExtension(CacheOnce(first));
+        string secondKey = Path.GetFileNameWithoutExtension(CacheOnce(second));
+        byte[] foreign = KernelDiskCache.TryRead(OpenCLKernelCache.DiskFolder, secondKey)!;
+        KernelDiskCache.Write(OpenCLKernelCache.DiskFolder, firstKey, foreign);
+
+        AssertRebuiltFromSourceThenLoaded(first);
+    }
+
+    /// <summary>A cache write that fails (here the rename: a folder stands where the entry goes) leaves no temporary file.</summary>
+    [Fact]
+    public void FailedCacheWriteLeavesNoTemporaryFile()
+    {
+        var kernel = UniqueSaxpy();
+        using var accelerator = OpenCLTestSupport.Open();
+        string blocked = Path.Combine(CacheFolder, accelerator.CacheKey(kernel) + ".bin");
+        Directory.CreateDirectory(blocked);
+        File.WriteAllText(Path.Combine(blocked, "keep"), "a folder where the cache entry would go");
+
+        Assert.Equal(Expected, RunSaxpy(accelerator, kernel));
+
+        Assert.Empty(Directory.GetFiles(CacheFolder, "*.tmp"));
+    }
+
     [Fact]
     public void KernelsWithDifferentSourcesGetDifferentEntries()
     {

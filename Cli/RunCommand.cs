@@ -16,8 +16,8 @@ internal static class RunCommand
     {
         var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam or se", Required = true };
         var options = new Option<string[]>("--option") { Description = "key=value, repeatable", AllowMultipleArgumentsPerToken = false };
-        var state = new Option<FileInfo>("--state") { Description = "the state dict (safetensors)", Required = true };
-        var input = new Option<FileInfo>("--input") { Description = "x and optionally grad_y (safetensors)", Required = true };
+        var state = new Option<FileInfo>("--state") { Description = "the state dict (.safetensors or a torch.save .pt, told apart by content)", Required = true };
+        var input = new Option<FileInfo>("--input") { Description = "x and optionally grad_y (.safetensors or .pt)", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "where y, grad_x, grad.* and state.* go", Required = true };
         var train = new Option<bool>("--train") { Description = "train mode (batch statistics, running stats updated)" };
         var accelerator = new Option<string?>("--accelerator") { Description = "cpu, opencl or cuda (default: the best present)" };
@@ -26,8 +26,8 @@ internal static class RunCommand
         {
             string name = parse.GetValue(module)!;
             var parsed = ParseOptions(parse.GetValue(options) ?? []);
-            var inputs = Safetensors.Read(parse.GetValue(input)!.FullName);
-            var stateDict = Safetensors.Read(parse.GetValue(state)!.FullName);
+            var inputs = TensorFile.Read(parse.GetValue(input)!.FullName);
+            var stateDict = TensorFile.Read(parse.GetValue(state)!.FullName);
             if (!inputs.TryGetValue("x", out var x))
                 throw new InvalidDataException($"input file has no tensor 'x' (it has {string.Join(", ", inputs.Keys)})");
             if (x.Shape.Length != 4) throw new InvalidDataException($"tensor 'x' has shape [{string.Join(", ", x.Shape)}], expected [N, C, H, W]");

@@ -62,12 +62,46 @@ public sealed class GpuattnCliTests
     }
 
     [Theory]
+    [InlineData("se-01", "cpu")]
+    [InlineData("nam-09", "opencl")]
+    [InlineData("gam-13", "cpu")]
+    public void RunReproducesPyTorchFromTorchSaveFiles(string name, string accelerator)
+    {
+        // The user's own files: torch.save(model.state_dict()) and torch.save({'x': x, 'grad_y': g}), not safetensors.
+        var (t, metadata) = Safetensors.ReadWithMetadata(Path.Combine(ModuleParity.Folder, name + "-train.safetensors"));
+        var openCL = Infrastructure.AcceleratorPool.Context.Backends.Single(b => b.Kind == GpuAttention.Compute.AcceleratorKind.OpenCL);
+        if (accelerator == "opencl" && !openCL.IsAvailable) Assert.Skip($"OpenCL accelerator unavailable: {openCL.UnavailableReason}");
+        string output = Path.Combine(Path.GetTempPath(), $"gpuattn-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            string files = Path.Combine(AppContext.BaseDirectory, "TorchFiles");
+            var args = new List<string> { "run", "--module", metadata["module"], "--state", Path.Combine(files, name + ".state.pt"),
+                "--input", Path.Combine(files, name + ".input.pt"), "--out", output, "--accelerator", accelerator, "--train" };
+            foreach (var (key, value) in ModuleParity.Options(metadata)) args.AddRange(["--option", $"{key}={value}"]);
+            var (exit, stdout, stderr) = Run([.. args]);
+            Assert.True(exit == 0, $"exit {exit}: {stderr}{stdout}");
+            var result = Safetensors.Read(output);
+            ModuleParity.Close(result["y"].ToFloats(), t["y"], "y");
+            ModuleParity.Close(result["grad_x"].ToFloats(), t["grad_x"], "grad_x");
+            foreach (var key in t.Keys.Where(k => k.StartsWith("grad.")))
+                ModuleParity.Close(result[key].ToFloats(), t[key], key);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Theory]
     [InlineData("unknown module 'xyz'", "run", "--module", "xyz", "--state", "STATE", "--input", "INPUT", "--out", "OUT")]
     [InlineData("se: unknown option 'rate'", "run", "--module", "se", "--option", "rate=4", "--state", "STATE", "--input", "INPUT", "--out", "OUT")]
     [InlineData("not found", "run", "--module", "se", "--state", "/nonexistent.safetensors", "--input", "INPUT", "--out", "OUT")]
     [InlineData("--option expects key=value, got 'reduction'", "run", "--module", "se", "--option", "reduction", "--state", "STATE", "--input", "INPUT", "--out", "OUT")]
     [InlineData("shorter than the 8-byte header length", "run", "--module", "se", "--state", "CORRUPT", "--input", "INPUT", "--out", "OUT")]
     [InlineData("SE: state dict is missing", "run", "--module", "se", "--state", "INPUT", "--input", "INPUT", "--out", "OUT")]
+    [InlineData("refers to the global 'posix.system'", "run", "--module", "se", "--state", "HOSTILE", "--input", "INPUT", "--out", "OUT")]
+    [InlineData("is float16 (torch.HalfStorage)", "run", "--module", "se", "--state", "HALF", "--input", "INPUT", "--out", "OUT")]
+    [InlineData("is a directory", "run", "--module", "se", "--state", "FOLDER", "--input", "INPUT", "--out", "OUT")]
     [InlineData("expected cpu, opencl or cuda, got 'tpu'", "bench", "--accelerator", "tpu")]
     [InlineData("Unrecognized command or argument 'bogus'", "bogus")]
     public void BadInputIsOneLineAndExitCodeTwo(string message, params string[] args)
@@ -80,7 +114,17 @@ public sealed class GpuattnCliTests
             Safetensors.Write(state, t.Where(p => p.Key.StartsWith("state.")).Select(p => p.Value with { Name = p.Key["state.".Length..] }));
             Safetensors.Write(input, [t["x"]]);
             File.WriteAllBytes(corrupt, [1, 2, 3]);
-            var resolved = args.Select(a => a switch { "STATE" => state, "INPUT" => input, "CORRUPT" => corrupt, "OUT" => Path.Combine(folder, "out.safetensors"), _ => a }).ToArray();
+            var resolved = args.Select(a => a switch
+            {
+                "STATE" => state,
+                "INPUT" => input,
+                "CORRUPT" => corrupt,
+                "FOLDER" => folder,
+                "HOSTILE" => Path.Combine(AppContext.BaseDirectory, "TorchFiles", "hostile-system.pt"),
+                "HALF" => Path.Combine(AppContext.BaseDirectory, "TorchFiles", "float16.pt"),
+                "OUT" => Path.Combine(folder, "out.safetensors"),
+                _ => a
+            }).ToArray();
             var (exit, _, stderr) = Run(resolved);
             Assert.Equal(2, exit);
             Assert.Contains(message, stderr);

@@ -19,7 +19,7 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var accelerator = new Option<string?>("--accelerator") { Description = "cpu, opencl or cuda (default: the best present)" };
+        var accelerator = AcceleratorOption.Create();
         var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam, se or all", DefaultValueFactory = _ => "all" };
         var shape = new Option<string?>("--shape") { Description = "N,C,H,W (default: N=8 64@32² and 256@14²; DESIGN §11's shapes on CUDA)" };
         var options = new Option<string[]>("--option") { Description = "key=value for the module, repeatable" };
@@ -40,7 +40,7 @@ internal static class BenchCommand
             if (chosen == "all" && moduleOptions.Count > 0) throw new ArgumentException("--option needs one --module, not all");
             foreach (var m in moduleNames) _ = AttentionModules.OptionNames(m);   // unknown module: one line, exit 2
             using var context = ComputeContext.Create();
-            using var acc = CliErrors.OpenFastestAccelerator(context, parse.GetValue(accelerator));
+            using var acc = AcceleratorOption.Open(context, parse.GetValue(accelerator), Console.Out);
             var shapes = parse.GetValue(shape) is { } text ? [ParseShape(text)] : ModuleBench.DefaultShapes(acc.Kind);
 
             var ceilings = new List<Result>();

@@ -22,6 +22,7 @@ internal static class DevicesCommand
             AnsiConsole.Write(table);
             foreach (var b in context.Backends.Where(b => !b.IsAvailable))
                 AnsiConsole.MarkupLine($"[yellow]{b.Kind}[/] absent: {Markup.Escape(b.UnavailableReason ?? "no device")}");
+            AnsiConsole.MarkupLine($"default accelerator: {Markup.Escape(context.ChooseDefaultAccelerator().ToString())}");
             return 0;
         });
         return command;

@@ -20,7 +20,7 @@ internal static class RunCommand
         var input = new Option<FileInfo>("--input") { Description = "x and optionally grad_y (.safetensors or .pt)", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "where y, grad_x, grad.* and state.* go", Required = true };
         var train = new Option<bool>("--train") { Description = "train mode (batch statistics, running stats updated)" };
-        var accelerator = new Option<string?>("--accelerator") { Description = "cpu, opencl or cuda (default: the best present)" };
+        var accelerator = AcceleratorOption.Create();
         var command = new Command("run", "Run a module on tensors from safetensors files and write the results") { module, options, state, input, output, train, accelerator };
         command.SetAction(parse =>
         {
@@ -33,7 +33,7 @@ internal static class RunCommand
             if (x.Shape.Length != 4) throw new InvalidDataException($"tensor 'x' has shape [{string.Join(", ", x.Shape)}], expected [N, C, H, W]");
             float[] xValues = x.ToFloats();
             using var context = ComputeContext.Create();
-            using var acc = CliErrors.OpenAccelerator(context, parse.GetValue(accelerator));
+            using var acc = AcceleratorOption.Open(context, parse.GetValue(accelerator), Console.Out);
             using var layer = AttentionModules.Create(name, checked((int)x.Shape[1]), parsed, acc);
             layer.LoadStateDict(stateDict);
             if (parse.GetValue(train)) layer.Train(); else layer.Eval();

@@ -61,6 +61,25 @@ public sealed class GpuattnCliTests
         }
     }
 
+    [Fact]
+    public void PipedOutputIsPlainAlignedTextWithSpreadsAndTheAcceleratorsReason()
+    {
+        var (exit, stdout, stderr) = Run("bench", "--module", "se", "--shape", "1,16,4,4", "--elements", "4096");
+        Assert.True(exit == 0, $"exit {exit}: {stderr}{stdout}");
+        Assert.False(stdout.Contains((char)27), stdout);                     // no ANSI escapes in a log
+        Assert.Contains("accelerator: Cpu (", stdout);
+        Assert.Contains("GPUATTN_ACCELERATOR=cpu", stdout);
+        var rows = stdout.Split('\n').Where(l => l.StartsWith("| se ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, rows.Count);                                   // one unwrapped Markdown row per pass
+        Assert.All(rows, r => Assert.Matches(@"\| \d+ +\| [\d.]+–[\d.]+ +\| [\d.]+–[\d.]+ ", r));   // runs, IQR, min–max
+        Assert.True(stdout.Split('\n').Length < 40, stdout);           // progress as a few lines, not one per percent
+        var (devicesExit, devices, _) = Run("devices");
+        Assert.Equal(0, devicesExit);
+        Assert.False(devices.Contains((char)27), devices);
+        Assert.Contains("| kind ", devices);
+        Assert.Contains("default accelerator: Cpu", devices);
+    }
+
     [Theory]
     [InlineData("se-01", "cpu")]
     [InlineData("nam-09", "opencl")]

@@ -20,9 +20,9 @@ internal static class BenchCommand
     public static Command Create()
     {
         var accelerator = AcceleratorOption.Create();
-        var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam, se or all", DefaultValueFactory = _ => "all" };
+        var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam, se or all (gpuattn modules lists each module's options and keys)", DefaultValueFactory = _ => "all" };
         var shape = new Option<string?>("--shape") { Description = "N,C,H,W (default: N=8 64@32² and 256@14²; DESIGN §11's shapes on CUDA)" };
-        var options = new Option<string[]>("--option") { Description = "key=value for the module, repeatable" };
+        var options = new Option<string[]>("--option") { Description = "key=value for the module, repeatable (see gpuattn modules)" };
         var elements = new Option<long>("--elements") { Description = "elements per stream of the copy/saxpy ceilings", DefaultValueFactory = _ => 16L << 20 };
         var compare = new Option<bool>("--compare-torch") { Description = "also time the seeds' PyTorch modules (tools/bench_torch.py, /usr/bin/python3 with torch)" };
         var json = new Option<FileInfo?>("--json") { Description = "write the module records as JSON" };
@@ -35,9 +35,10 @@ internal static class BenchCommand
             long n = parse.GetValue(elements);
             if (n <= 0) throw new ArgumentException($"--elements must be positive, got {n}");
             string chosen = parse.GetValue(module)!;
-            var moduleNames = chosen == "all" ? AttentionModules.Names : [chosen];
+            bool all = string.Equals(chosen, "all", StringComparison.OrdinalIgnoreCase);
+            var moduleNames = all ? AttentionModules.Names : [chosen.ToLowerInvariant()];
             var moduleOptions = RunCommand.ParseOptions(parse.GetValue(options) ?? []);
-            if (chosen == "all" && moduleOptions.Count > 0) throw new ArgumentException("--option needs one --module, not all");
+            if (all && moduleOptions.Count > 0) throw new ArgumentException("--option needs one --module, not all");
             foreach (var m in moduleNames) _ = AttentionModules.OptionNames(m);   // unknown module: one line, exit 2
             using var context = ComputeContext.Create();
             using var acc = AcceleratorOption.Open(context, parse.GetValue(accelerator), Console.Out);

@@ -14,8 +14,8 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam or se", Required = true };
-        var options = new Option<string[]>("--option") { Description = "key=value, repeatable", AllowMultipleArgumentsPerToken = false };
+        var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam or se (gpuattn modules lists each module's options and state-dict keys)", Required = true };
+        var options = new Option<string[]>("--option") { Description = "key=value, repeatable; keys as gpuattn modules lists them (any case)", AllowMultipleArgumentsPerToken = false };
         var state = new Option<FileInfo>("--state") { Description = "the state dict (.safetensors or a torch.save .pt, told apart by content)", Required = true };
         var input = new Option<FileInfo>("--input") { Description = "x and optionally grad_y (.safetensors or .pt)", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "where y, grad_x, grad.* and state.* go", Required = true };
@@ -24,7 +24,7 @@ internal static class RunCommand
         var command = new Command("run", "Run a module on tensors from safetensors files and write the results") { module, options, state, input, output, train, accelerator };
         command.SetAction(parse =>
         {
-            string name = parse.GetValue(module)!;
+            string name = parse.GetValue(module)!.ToLowerInvariant();
             var parsed = ParseOptions(parse.GetValue(options) ?? []);
             var inputs = TensorFile.Read(parse.GetValue(input)!.FullName);
             var stateDict = TensorFile.Read(parse.GetValue(state)!.FullName);

@@ -80,6 +80,40 @@ public sealed class GpuattnCliTests
         Assert.Contains("default accelerator: Cpu", devices);
     }
 
+    [Fact]
+    public void ModulesListsEveryModuleWithOptionsDefaultsAndKeys()
+    {
+        var (exit, stdout, stderr) = Run("modules", "--channels", "32");
+        Assert.True(exit == 0, $"exit {exit}: {stderr}{stdout}");
+        foreach (var name in GpuAttention.Attention.AttentionModules.Names) Assert.Contains($"\n{name}: ", "\n" + stdout);
+        Assert.Matches(@"\| rate +\| integer +\| 4 ", stdout);
+        Assert.Matches(@"\| padding +\| zeros or replicate +\| zeros ", stdout);
+        Assert.Matches(@"\| fc\.0\.weight +\| F32 +\| \[2, 32\] ", stdout);            // se, reduction 16, C = 32
+        Assert.Matches(@"\| Channel_Att\.bn2\.num_batches_tracked +\| I64 +\| \[\] ", stdout);
+        var (help, helpText, _) = Run("run", "--help");
+        Assert.Equal(0, help);
+        Assert.Contains("gpuattn modules", helpText);
+    }
+
+    [Fact]
+    public void ModuleNamesAndOptionKeysAreCaseInsensitive()
+    {
+        string output = Path.Combine(Path.GetTempPath(), $"gpuattn-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            string files = Path.Combine(AppContext.BaseDirectory, "TorchFiles");
+            // se-02's state is SE on 12 channels, the input has 32: the error shows "SE" found se and "Reduction=4" set
+            // reduction (fc.0.weight expected [32 / 4, 32], not the default's [32 / 16, 32]).
+            var (exit, stdout, stderr) = Run("run", "--module", "SE", "--option", "Reduction=4", "--state", Path.Combine(files, "se-02.state.pt"),
+                "--input", Path.Combine(files, "se-01.input.pt"), "--out", output);
+            Assert.True(exit == 2 && stderr.Contains("SE: 'fc.0.weight' has shape [3, 12], expected [8, 32]"), $"exit {exit}: {stderr}{stdout}");
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
     [Theory]
     [InlineData("se-01", "cpu")]
     [InlineData("nam-09", "opencl")]

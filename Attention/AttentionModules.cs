@@ -34,20 +34,6 @@ public static class AttentionModules
     }
 
     /// <summary>
-    /// Small random weights in [-0.1, 0.1] for every parameter but BatchNorm's γ, which stays 1 as PyTorch initializes
-    /// it: what benchmarks run on, so timings see real values rather than zeros.
-    /// </summary>
-    public static void InitializeForBenchmark(Module layer, int seed = 5)
-    {
-        var random = new Random(seed);
-        foreach (var (key, p) in layer.NamedParameters())
-        {
-            if (p.Value.Shape.Count == 1 && key.EndsWith("weight", StringComparison.Ordinal)) continue;
-            p.Value.CopyFrom(Enumerable.Range(0, checked((int)p.Value.Count)).Select(_ => (float)(random.NextDouble() * 0.2 - 0.1)).ToArray());
-        }
-    }
-
-    /// <summary>
     /// <paramref name="module"/>'s options (type and default, as its factory reads them) and its state-dict keys with
     /// their shapes for <paramref name="channels"/> channels, from a module built on <paramref name="accelerator"/>.
     /// </summary>

@@ -25,6 +25,7 @@ internal sealed partial class CEmitter
         if (ownerName is "System.Math" or "System.MathF" || IsComputeType(owner, "XMath")) return MathCall(invocation, method, args);
         if (method.ContainingType.SpecialType is SpecialType.System_Single or SpecialType.System_Double) return FloatPredicate(invocation, method, args);
         if (IsComputeType(owner, "Group") && method.Name == "Barrier") return GroupIntrinsic(invocation, "Group", "Barrier");
+        if (LaneUniformity.IsCollective(method)) return GroupOperation(invocation, method, args);
         if (IsComputeType(owner, "SharedMemory"))
         {
             Report(Diagnostics.SharedMemoryPlacement, invocation, function.Name, "is not the initializer of a local declaration");
@@ -173,4 +174,64 @@ internal sealed partial class CEmitter
         var values = args.Skip(1).Select(a => Expr(a.Expression)).ToArray();
         return target.Atomic(op, element, shared, pointer, values);
     }
+
+    /// <summary>
+    /// A group or warp operation: a call of its prelude function (CGroupOperations), with the kernel's shared scratch
+    /// of the element type where the target needs one (OpenCL always, CUDA for the step across warps).
+    /// </summary>
+    private string GroupOperation(InvocationExpressionSyntax invocation, IMethodSymbol method, SeparatedSyntaxList<ArgumentSyntax> args)
+    {
+        string what = $"{method.ContainingType.Name}.{method.Name}";
+        if (!CheckGroupContext(invocation, what)) return "0";
+        bool isWarp = IsComputeType(method.ContainingType, "Warp");
+        string element = method.ReturnType.SpecialType == SpecialType.System_Single ? "float" : "int";
+        string value = Expr(args[0].Expression);
+        string use, call;
+        bool needsScratch;
+        if (method.IsGenericMethod)
+        {
+            var op = method.TypeArguments[0];
+            if (!CGroupOperations.IsKnownOperation(op))
+            {
+                Report(Diagnostics.UnsupportedCall, invocation, method.ToDisplayString(), $"its operation '{op.ToDisplayString()}' is not one of AddFloat, MaxFloat, MinFloat, AddInt32, MaxInt32, MinInt32");
+                return "0";
+            }
+            string kind = isWarp ? "warpreduce" : method.Name switch
+            {
+                "InclusiveScan" => "iscan",
+                "ExclusiveScan" => "escan",
+                _ => "reduce",
+            };
+            use = $"{kind}:{op.Name}";
+            needsScratch = !(isWarp && target == CTarget.Cuda);
+            call = isWarp ? $"ga_warp_reduce_{op.Name}({value}" : $"ga_group_{kind}_{op.Name}({value}";
+        }
+        else
+        {
+            string kind = method.Name.ToLowerInvariant();
+            use = $"{kind}:{element}";
+            needsScratch = target != CTarget.Cuda;
+            call = $"ga_warp_{kind}_{(element == "float" ? "f" : "i")}({value}, {Expr(args[1].Expression)}";
+        }
+        groupOperations.Add(use);
+        if (needsScratch) call += ", " + GroupScratch(element);
+        return call + ")";
+    }
+
+    /// <summary>The kernel's one shared scratch array of <paramref name="element"/> for group operations, declared on first use.</summary>
+    private string GroupScratch(string element)
+    {
+        string name = $"ga_scratch_{element}";
+        if (groupScratch.Add(element))
+        {
+            // CUDA needs one slot per warp; OpenCL one per lane of the largest group the kernel may run with.
+            int length = target == CTarget.Cuda ? 32 : DeclaredGroupSize() is int n and > 0 ? n : 1024;
+            temporaries.Add(target.SharedDeclaration(element, name, length));
+        }
+        return name;
+    }
+
+    private int? DeclaredGroupSize() => function.GetAttributes()
+        .FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "GpuAttention.Compute.KernelAttribute")?
+        .NamedArguments.FirstOrDefault(n => n.Key == "GroupSize").Value.Value as int?;
 }

@@ -119,6 +119,13 @@ internal sealed partial class CEmitter
         {
             var owner = property.ContainingType;
             if (IsComputeType(owner, "Group") || IsComputeType(owner, "Grid")) return GroupIntrinsic(member, owner.Name, property.Name);
+            if (IsComputeType(owner, "Warp"))
+            {
+                if (!CheckGroupContext(member, $"Warp.{property.Name}")) return "0";
+                if (property.Name == "WarpSize") return "32";
+                groupOperations.Add("lane");
+                return "(ga_lane() & 31)";
+            }
             if (IsArrayView(owner) && property.Name == "Length")
             {
                 if (model.GetSymbolInfo(member.Expression).Symbol is { } viewSymbol && sharedArrays.TryGetValue(viewSymbol, out long n))

@@ -150,13 +150,15 @@ internal sealed partial class CEmitter
                 continue;
             }
             string type = CType(symbol.Type, declarator);
-            string constQualifier = symbol.IsConst ? "const " : "";
             if (init != null && IsSharedView(init))
             {
                 Report(Diagnostics.SharedMemoryPlacement, init, function.Name, "copies a shared memory view into another local");
                 continue;
             }
-            Line(init is null ? $"{type} {Local(symbol)};" : $"{constQualifier}{type} {Local(symbol)} = {Expr(init)};");
+            // Uses of a const local are folded to its value, so its declaration may be unreferenced: (void) keeps NVRTC quiet (#177).
+            Line(init is null ? $"{type} {Local(symbol)};"
+                : symbol.IsConst ? $"const {type} {Local(symbol)} = {Expr(init)}; (void){Local(symbol)};"
+                : $"{type} {Local(symbol)} = {Expr(init)};");
         }
     }
 

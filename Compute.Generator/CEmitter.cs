@@ -28,6 +28,8 @@ internal sealed partial class CEmitter
     private readonly List<(IMethodSymbol Method, int SharedMask, string Name)> helperQueue = [];
     private readonly List<(IMethodSymbol Caller, IMethodSymbol Callee, SyntaxNode Site)> calls = [];
     private bool usesDouble;
+    private readonly SortedSet<string> groupOperations = [];                       // CGroupOperations uses
+    private readonly HashSet<string> groupScratch = [];                            // element types of the kernel's scratch
 
     // Per function being emitted.
     private SemanticModel model = null!;
@@ -66,6 +68,7 @@ internal sealed partial class CEmitter
         }
         var unit = new StringBuilder();
         unit.Append(target.Prelude(viewElements, localViewElements, usesDouble));
+        if (groupOperations.Count > 0) unit.Append(CGroupOperations.Emit(target, groupOperations));
         unit.AppendLine();
         unit.Append(prototypes);
         unit.Append(definitions);
@@ -101,9 +104,12 @@ internal sealed partial class CEmitter
         if (dimensions > 0)
         {
             string index = Local(kernel.Parameters[0]);
+            // A kernel may ignore its index; declaring it anyway would be an unused variable (NVRTC warns, #177/#550).
+            bool indexUsed = declaration.DescendantNodes().OfType<IdentifierNameSyntax>()
+                .Any(n => SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(n).Symbol, kernel.Parameters[0]));
             Line($"{l} ga_gid = {target.LinearGlobalId};");
             Line($"if (ga_gid >= ({l})ga_extent_x * ga_extent_y * ga_extent_z) return;");
-            Line(dimensions switch
+            if (indexUsed) Line(dimensions switch
             {
                 1 => $"int {index} = (int)ga_gid;",
                 2 => $"ga_idx2 {index} = ga_make_idx2((int)(ga_gid % ga_extent_x), (int)(ga_gid / ga_extent_x));",
@@ -148,6 +154,7 @@ internal sealed partial class CEmitter
         sharedArrays.Clear();
         localViews.Clear();
         temporaries.Clear();
+        groupScratch.Clear();
         sb = new StringBuilder();
         foreach (var p in method.Parameters)
         {

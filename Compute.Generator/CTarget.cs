@@ -145,7 +145,9 @@ internal abstract class CTarget
         public override string Name => "CUDA";
         public override string Long => "long long";
         public override string ULong => "unsigned long long";
-        public override string FunctionQualifier => "static __device__ __forceinline__";
+        // Not static: NVRTC warns (#177) of every static function a kernel does not call, and the prelude defines many;
+        // each kernel is its own program, so external linkage cannot clash, and inline emits only what is called.
+        public override string FunctionQualifier => "__device__ __forceinline__";
         public override string KernelSignature(string entryPoint, string parameters) => $"extern \"C\" __global__ void {entryPoint}({parameters})";
         public override string GlobalPointer(string element) => $"{element}*";
         public override string SharedDeclaration(string element, string name, long length) => $"__shared__ {element} {name}[{length}];";
@@ -186,8 +188,8 @@ internal abstract class CTarget
         }
 
         protected override string AtomicHelpers() =>
-            "static __device__ float ga_atomic_max_float(float* p, float v) { int old = *(volatile int*)p; while (true) { float f = __int_as_float(old); int seen = atomicCAS((int*)p, old, __float_as_int(ga_max_f(f, v))); if (seen == old) return f; old = seen; } }\n" +
-            "static __device__ float ga_atomic_min_float(float* p, float v) { int old = *(volatile int*)p; while (true) { float f = __int_as_float(old); int seen = atomicCAS((int*)p, old, __float_as_int(ga_min_f(f, v))); if (seen == old) return f; old = seen; } }\n";
+            "__device__ inline float ga_atomic_max_float(float* p, float v) { int old = *(volatile int*)p; while (true) { float f = __int_as_float(old); int seen = atomicCAS((int*)p, old, __float_as_int(ga_max_f(f, v))); if (seen == old) return f; old = seen; } }\n" +
+            "__device__ inline float ga_atomic_min_float(float* p, float v) { int old = *(volatile int*)p; while (true) { float f = __int_as_float(old); int seen = atomicCAS((int*)p, old, __float_as_int(ga_min_f(f, v))); if (seen == old) return f; old = seen; } }\n";
     }
 
     private sealed class OpenCLTarget : CTarget

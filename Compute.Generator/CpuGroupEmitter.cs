@@ -16,7 +16,7 @@ namespace GpuAttention.Compute.Generator;
 /// </summary>
 internal sealed class CpuGroupEmitter
 {
-    private const string Runtime = "global::GpuAttention.Compute.Cpu.CpuGroupRuntime";
+    private const string Runtime = "global::GpuAttention.Compute.HostGroupRuntime";
 
     private readonly SemanticModel model;
     private readonly string kernelName;
@@ -172,6 +172,11 @@ internal sealed class CpuGroupEmitter
 
     private void Structural(StatementSyntax statement)
     {
+        if (Collective(statement) is { } collective)
+        {
+            GroupOperation(collective.Invocation, collective.Target);
+            return;
+        }
         switch (statement)
         {
             case ExpressionStatementSyntax when IsBarrier(statement):
@@ -318,6 +323,55 @@ internal sealed class CpuGroupEmitter
     private string Rewrite(SyntaxNode node, int label) =>
         new LaneRewriter(model, hoisted, label).Visit(node).ToString();
 
+    /// <summary>The group or warp operation <paramref name="statement"/> stands for, and the local or parameter it sets.</summary>
+    private (InvocationExpressionSyntax Invocation, ISymbol Target)? Collective(StatementSyntax statement)
+    {
+        var invocation = statement switch
+        {
+            LocalDeclarationStatementSyntax { Declaration.Variables: { Count: 1 } variables } when variables[0].Initializer?.Value is InvocationExpressionSyntax i => i,
+            ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Right: InvocationExpressionSyntax i } } => i,
+            _ => null,
+        };
+        if (invocation == null || !LaneUniformity.IsCollective(invocation, model)) return null;
+        return LaneUniformity.CollectiveStatement(invocation, model) is { } found ? (invocation, found.Target) : null;
+    }
+
+    /// <summary>
+    /// A group or warp operation over the live lanes: a lane loop gathers every lane's operands, the runtime combines
+    /// them in the order every backend uses (HostGroupRuntime), and a lane loop hands each lane its result.
+    /// </summary>
+    private void GroupOperation(InvocationExpressionSyntax invocation, ISymbol targetSymbol)
+    {
+        var method = (IMethodSymbol)model.GetSymbolInfo(invocation).Symbol!;
+        string element = LauncherEmitter.TypeName(method.ReturnType);
+        string name = $"{method.ContainingType.Name}.{method.Name}";
+        int id = labels++;
+        string values = $"__gv{id}", results = $"__gr{id}", operands = $"__go{id}";
+        top.AppendLine($"            var {values} = new {element}[__n];");
+        top.AppendLine($"            var {results} = new {element}[__n];");
+        var args = invocation.ArgumentList.Arguments;
+        var gather = new List<string> { $"{values}[__l] = {Rewrite(args[0].Expression, id)};" };
+        if (!method.IsGenericMethod)
+        {
+            top.AppendLine($"            var {operands} = new int[__n];");
+            gather.Add($"{operands}[__l] = {Rewrite(args[1].Expression, id)};");
+        }
+        Line($"if (__exitedCount != 0) throw {Runtime}.ExitedBeforeCollective(\"{kernelName}\", \"{name}\", __g, __exitedCount, __n);");
+        LaneLoopText(gather, usesReturn: false);
+        string op = method.IsGenericMethod ? $"{LauncherEmitter.TypeName(method.TypeArguments[0])}, {element}" : "";
+        Line((LaneUniformity.IsCompute(method.ContainingType, "Warp"), method.Name) switch
+        {
+            (true, "Reduce") => $"{Runtime}.WarpReduce<{op}>({values}, {results}, __n);",
+            (true, "Shuffle") => $"{Runtime}.Shuffle({values}, {operands}, {results}, __n, 0);",
+            (true, "ShuffleDown") => $"{Runtime}.Shuffle({values}, {operands}, {results}, __n, 1);",
+            (true, _) => $"{Runtime}.Shuffle({values}, {operands}, {results}, __n, 2);",
+            (false, "InclusiveScan") => $"{Runtime}.Scan<{op}>({values}, {results}, __n, false);",
+            (false, "ExclusiveScan") => $"{Runtime}.Scan<{op}>({values}, {results}, __n, true);",
+            _ => $"{Runtime}.AllReduce<{op}>({values}, {results}, __n);",
+        });
+        LaneLoopText([$"{hoisted[targetSymbol]}[__l] = {results}[__l];"], usesReturn: false);
+    }
+
     private bool IsBarrier(StatementSyntax statement) =>
         statement is ExpressionStatementSyntax { Expression: InvocationExpressionSyntax i } &&
         model.GetSymbolInfo(i).Symbol is IMethodSymbol { Name: "Barrier" } m && LaneUniformity.IsCompute(m.ContainingType, "Group");
@@ -353,6 +407,8 @@ internal sealed class CpuGroupEmitter
                     (_, true, "DimY") => "__grid.Y",
                     (_, true, "DimZ") => "__grid.Z",
                     (_, true, "GlobalIndex") => "new global::GpuAttention.Compute.Index3D(__gx * __dx + __lx, __gy * __dy + __ly, __gz * __dz + __lz)",
+                    _ when LaneUniformity.IsCompute(p.ContainingType, "Warp") && p.Name == "LaneIdx" => "__l % 32",
+                    _ when LaneUniformity.IsCompute(p.ContainingType, "Warp") && p.Name == "WarpSize" => "32",
                     _ => null,
                 };
                 if (replacement != null) return SyntaxFactory.ParseExpression($"({replacement})").WithTriviaFrom(node);

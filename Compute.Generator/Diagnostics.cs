@@ -80,4 +80,8 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor KernelOverload = Error("GPUA0017",
         "Overloaded kernel",
         "Class '{0}' has more than one [Kernel] named '{1}'; hint: give each kernel its own name (each gets a '{1}Kernel' launcher class)");
+
+    public static readonly DiagnosticDescriptor GroupOperationPlacement = Error("GPUA0018",
+        "Unsupported group operation placement",
+        "'{0}' in '{1}' is not a statement of its own; hint: write a group or warp operation as 'var total = Group.AllReduce<AddFloat>(x);' or 'total = Group.AllReduce<AddFloat>(x);', with no other group operation in its arguments");
 }

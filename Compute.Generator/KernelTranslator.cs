@@ -17,7 +17,8 @@ internal static class KernelTranslator
         var declaration = (MethodDeclarationSyntax)context.TargetNode;
         var diagnostics = new List<DiagnosticInfo>();
         var type = method.ContainingType;
-        string kernelName = $"{type.Name}.{method.Name}";
+        // Fully qualified: two kernels with the same class and method names in different namespaces are two kernels.
+        string kernelName = $"{type.ToDisplayString()}.{method.Name}";
         string hintName = $"{type.ToDisplayString().Replace('<', '_').Replace('>', '_')}.{method.Name}Kernel.g.cs";
         var containing = ContainingTypes(type);
         string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
@@ -28,7 +29,7 @@ internal static class KernelTranslator
         string launcher = "";
         if (diagnostics.Count == 0)
         {
-            string entryPoint = "k_" + string.Join("_", containing.Select(c => CEmitter.Mangle(c.Name))) + "_" + CEmitter.Mangle(method.Name);
+            string entryPoint = EntryPoint(ns, containing, method.Name);
             var cudaEmitter = new CEmitter(CTarget.Cuda, context.SemanticModel.Compilation, diagnostics);
             string cuda = cudaEmitter.EmitUnit(method, declaration, entryPoint, dimensions);
             CheckRecursion(cudaEmitter.Calls, diagnostics);
@@ -44,6 +45,17 @@ internal static class KernelTranslator
         }
         return new KernelModel(hintName, ns, new EquatableArray<ContainingType>(containing), new EquatableArray<string>(usings),
             launcher, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutableArray()));
+    }
+
+    /// <summary>
+    /// The C name of the kernel: <c>k_</c> and each part of the namespace, the containing types and the method, mangled
+    /// and prefixed by its length (as C++ mangling does), so distinct kernels never share a name — <c>A_B.C</c> and
+    /// <c>A.B_C</c> included.
+    /// </summary>
+    internal static string EntryPoint(string? ns, IEnumerable<ContainingType> containing, string method)
+    {
+        var parts = (ns?.Split('.') ?? []).Concat(containing.Select(c => c.Name)).Append(method).Select(CEmitter.Mangle);
+        return "k_" + string.Concat(parts.Select(p => p.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + p));
     }
 
     private static ImmutableArray<ContainingType> ContainingTypes(INamedTypeSymbol type)

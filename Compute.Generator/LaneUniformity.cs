@@ -26,7 +26,12 @@ internal static class LaneUniformity
 
         foreach (var barrier in barriers)
         {
-            if (barrier.Parent is not ExpressionStatementSyntax)
+            if (IsCollective(barrier, model))
+            {
+                if (CollectiveStatement(barrier, model) is null)
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GroupOperationPlacement, barrier, barrier.Expression.ToString(), kernel));
+            }
+            else if (barrier.Parent is not ExpressionStatementSyntax)
             {
                 diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BarrierPlacement, barrier, kernel, "is not a statement of its own"));
                 continue;
@@ -70,9 +75,38 @@ internal static class LaneUniformity
         }
     }
 
+    /// <summary>Group.Barrier() and the group and warp operations: every call that all lanes of a group must reach together.</summary>
     internal static IEnumerable<InvocationExpressionSyntax> Barriers(SyntaxNode body, SemanticModel model) =>
         body.DescendantNodes().OfType<InvocationExpressionSyntax>().Where(i =>
-            model.GetSymbolInfo(i).Symbol is IMethodSymbol { Name: "Barrier" } m && IsCompute(m.ContainingType, "Group"));
+            model.GetSymbolInfo(i).Symbol is IMethodSymbol m && (m.Name == "Barrier" && IsCompute(m.ContainingType, "Group") || IsCollective(m)));
+
+    /// <summary>Group.Reduce/AllReduce/InclusiveScan/ExclusiveScan and Warp.Shuffle/ShuffleDown/ShuffleXor/Reduce.</summary>
+    internal static bool IsCollective(IMethodSymbol method) =>
+        IsCompute(method.ContainingType, "Group") && method.Name is "Reduce" or "AllReduce" or "InclusiveScan" or "ExclusiveScan" ||
+        IsCompute(method.ContainingType, "Warp") && method.Name is "Shuffle" or "ShuffleDown" or "ShuffleXor" or "Reduce";
+
+    internal static bool IsCollective(InvocationExpressionSyntax invocation, SemanticModel model) =>
+        model.GetSymbolInfo(invocation).Symbol is IMethodSymbol m && IsCollective(m);
+
+    /// <summary>
+    /// The statement a group or warp operation must stand as, and the local or parameter it sets: 'var x = op(...);'
+    /// (one declarator) or 'x = op(...);', with no other group operation in its arguments; null when it stands elsewhere.
+    /// </summary>
+    internal static (StatementSyntax Statement, ISymbol Target)? CollectiveStatement(InvocationExpressionSyntax invocation, SemanticModel model)
+    {
+        if (invocation.ArgumentList.Arguments.Any(a => Barriers(a, model).Any())) return null;
+        switch (invocation.Parent)
+        {
+            case EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax { Parent: VariableDeclarationSyntax { Variables.Count: 1, Parent: LocalDeclarationStatementSyntax local } } declarator }
+                when model.GetDeclaredSymbol(declarator) is { } symbol:
+                return (local, symbol);
+            case AssignmentExpressionSyntax { Parent: ExpressionStatementSyntax statement } assignment
+                when assignment.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.SimpleAssignmentExpression) && assignment.Right == invocation &&
+                     model.GetSymbolInfo(assignment.Left).Symbol is ILocalSymbol or IParameterSymbol:
+                return (statement, model.GetSymbolInfo(assignment.Left).Symbol!);
+        }
+        return null;
+    }
 
     internal static SyntaxNode? TargetLoop(StatementSyntax jump) =>
         jump.Ancestors().FirstOrDefault(a => IsLoop(a) || jump is BreakStatementSyntax && a is SwitchStatementSyntax);
@@ -132,12 +166,21 @@ internal static class LaneUniformity
 
     private static string? VaryingReason(SyntaxNode node, SemanticModel model, HashSet<ISymbol> varying)
     {
-        foreach (var n in node.DescendantNodesAndSelf())
+        // Group.AllReduce gives every lane the same value, whatever its argument.
+        bool IsAllReduce(SyntaxNode n) => n is InvocationExpressionSyntax i && model.GetSymbolInfo(i).Symbol is IMethodSymbol { Name: "AllReduce" } m && IsCompute(m.ContainingType, "Group");
+        foreach (var n in node.DescendantNodesAndSelf(n => !IsAllReduce(n)))
         {
             switch (n)
             {
+                case InvocationExpressionSyntax i when IsAllReduce(i):
+                    break;
+                case InvocationExpressionSyntax i when model.GetSymbolInfo(i).Symbol is IMethodSymbol method && IsCollective(method):
+                    return method.Name == "Reduce" && IsCompute(method.ContainingType, "Group")
+                        ? "the result of Group.Reduce, defined only in lane 0 (use Group.AllReduce)"
+                        : $"the result of {method.ContainingType.Name}.{method.Name}";
                 case MemberAccessExpressionSyntax m when model.GetSymbolInfo(m).Symbol is IPropertySymbol p:
                     if (IsCompute(p.ContainingType, "Group") && p.Name.StartsWith("Idx")) return $"Group.{p.Name}";
+                    if (IsCompute(p.ContainingType, "Warp") && p.Name == "LaneIdx") return "Warp.LaneIdx";
                     if (IsCompute(p.ContainingType, "Grid") && p.Name == "GlobalIndex") return "Grid.GlobalIndex";
                     break;
                 case InvocationExpressionSyntax i when model.GetSymbolInfo(i).Symbol is IMethodSymbol method && IsCompute(method.ContainingType, "Atomic"):

@@ -7,14 +7,14 @@ using Microsoft.CodeAnalysis.CSharp;
 namespace GpuAttention.Compute.Generator;
 
 /// <summary>
-/// Writes the nested <c>{Method}Kernel</c> class: sources, descriptor, CPU entry and the typed <c>Launch</c>
-/// overloads. A launch validates its arguments, then either runs the CPU entry (a struct, so the thread-pool loop
-/// calls the kernel without boxing or reflection) or packs <see cref="KernelArgument"/>s on the stack for a device.
+/// Writes the nested <c>{Method}Kernel</c> class: sources, descriptor, host body and the typed <c>Launch</c>
+/// overloads. A launch validates its arguments, packs <see cref="KernelArgument"/>s on the stack for a device and
+/// builds the host body (a struct, so an accelerator that runs C# calls the kernel without boxing or reflection), then
+/// hands both to <c>KernelLaunch.Submit</c>, the one path of every backend; the launcher names no backend.
 /// </summary>
 internal static class LauncherEmitter
 {
     private const string C = "global::GpuAttention.Compute.";
-    private const string Cpu = "global::GpuAttention.Compute.Cpu.";
 
     public static string Emit(IMethodSymbol method, string kernelName, string entryPoint, int dimensions, int groupSize,
         string cuda, string openCL, string cpuGroups)
@@ -65,21 +65,14 @@ internal static class LauncherEmitter
         {
             if (KernelTranslator.IsView(parameters[i].Type)) sb.AppendLine($"        {launch}.CheckView({i}, {Id(parameters[i].Name)});");
         }
-        string cpuArguments = string.Join(", ", parameters.Select(p => Id(p.Name)));
-        sb.AppendLine($"        if ({launch}.IsCpu)");
-        sb.AppendLine("        {");
-        sb.AppendLine(dimensions > 0
-            ? $"            {Cpu}CpuKernelRunner.Run({launch}, new CpuEntry({cpuArguments}));"
-            : $"            {Cpu}CpuKernelRunner.RunGrouped({launch}, new CpuGroups({cpuArguments}));");
-        sb.AppendLine("            return;");
-        sb.AppendLine("        }");
+        string bodyArguments = string.Join(", ", parameters.Select(p => Id(p.Name)));
         sb.AppendLine($"        global::System.Span<{C}KernelArgument> {args} = stackalloc {C}KernelArgument[{parameters.Count}];");
         for (int i = 0; i < parameters.Count; i++)
         {
             string kind = KernelTranslator.IsView(parameters[i].Type) ? "View" : "Scalar";
             sb.AppendLine($"        {args}[{i}] = {C}KernelArgument.{kind}({Id(parameters[i].Name)});");
         }
-        sb.AppendLine($"        {launch}.Submit({args});");
+        sb.AppendLine($"        {launch}.Submit({args}, new HostBody({bodyArguments}));");
         sb.AppendLine("    }");
         sb.AppendLine();
 
@@ -90,9 +83,9 @@ internal static class LauncherEmitter
             // field, so the JIT would reload fields every iteration.
             string locals = string.Join("", parameters.Select((p, k) => $", __a{k}"));
             string call(string index) => $"{fullMethod}({index}{locals});";
-            sb.AppendLine($"    private readonly struct CpuEntry({fields}) : {Cpu}ICpuImplicitKernel");
+            sb.AppendLine($"    private readonly struct HostBody({fields}) : {C}IHostKernel");
             sb.AppendLine("    {");
-            sb.AppendLine($"        public void Execute(long __start, long __end, {C}Index3D __extent)");
+            sb.AppendLine($"        public void Execute(long __start, long __end, {C}Index3D __extent, {C}Index3D __group)");
             sb.AppendLine("        {");
             for (int k = 0; k < parameters.Count; k++) sb.AppendLine($"            var __a{k} = {Id(parameters[k].Name)};");
             sb.AppendLine(dimensions switch
@@ -106,7 +99,7 @@ internal static class LauncherEmitter
         }
         else
         {
-            sb.AppendLine($"    private readonly struct CpuGroups({fields}) : {Cpu}ICpuGroupedKernel");
+            sb.AppendLine($"    private readonly struct HostBody({fields}) : {C}IHostKernel");
             sb.AppendLine("    {");
             sb.Append(cpuGroups);
             sb.AppendLine("    }");

@@ -4,7 +4,7 @@ namespace GpuAttention.Compute;
 // for CUDA and OpenCL, and rewrites them into work-group loops for the CPU; called anywhere else they throw.
 
 /// <summary>The lane's position in its group, the group's size, and the group barrier.</summary>
-public static class Group
+public static partial class Group
 {
     /// <summary>The lane's index in its group along X.</summary>
     public static int IdxX => throw OutsideKernel();

@@ -4,7 +4,7 @@ namespace GpuAttention.Compute;
 
 /// <summary>
 /// The checks and the dispatch shared by every generated launcher: it validates the stream, the shape and each view,
-/// naming the kernel and the parameter in every error, then runs the kernel on the CPU or submits it to a device.
+/// naming the kernel and the parameter in every error, then submits it to the stream's accelerator, whatever its backend.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly ref struct KernelLaunch
@@ -19,9 +19,6 @@ public readonly ref struct KernelLaunch
         this.kernel = kernel;
         this.shape = shape;
     }
-
-    /// <summary>True when the stream belongs to the CPU accelerator.</summary>
-    public bool IsCpu => stream.Accelerator.Kind == AcceleratorKind.Cpu;
 
     /// <summary>The extent of an implicit launch.</summary>
     public Index3D Extent => shape.Extent;
@@ -61,7 +58,7 @@ public readonly ref struct KernelLaunch
     /// <summary>Checks that <paramref name="view"/> is live memory of this launch's accelerator.</summary>
     public void CheckView<T>(int parameter, ArrayView<T> view) where T : unmanaged
     {
-        var memory = view.Memory;
+        var memory = view.Lease;
         string name = kernel.Parameters[parameter];
         if (memory == null)
             throw new ArgumentException($"kernel {kernel.Name}: parameter '{name}' is not backed by a buffer (default view)", name);
@@ -73,8 +70,19 @@ public readonly ref struct KernelLaunch
                 $"the launch is on {stream.Accelerator.Kind} accelerator {stream.Accelerator.Name}", name);
     }
 
-    /// <summary>Submits the launch to the device with its packed arguments.</summary>
-    public void Submit(ReadOnlySpan<KernelArgument> arguments) => stream.Accelerator.Launch(stream, kernel, shape, arguments);
+    /// <summary>
+    /// Enqueues the launch on its stream: the one path of every backend. A device backend runs the kernel's compiled
+    /// source with the packed <paramref name="arguments"/>; the CPU accelerator runs <paramref name="body"/>, the same
+    /// kernel as host code over the same arguments, typed.
+    /// </summary>
+    public void Submit<TBody>(ReadOnlySpan<KernelArgument> arguments, in TBody body) where TBody : struct, IHostKernel =>
+        stream.Accelerator.Launch(stream, kernel, shape, arguments, body);
+
+    /// <summary>
+    /// Enqueues a kernel that exists only as device source (a descriptor written by hand, not generated from C#): an
+    /// accelerator that runs host code rejects it with <see cref="NotSupportedException"/>.
+    /// </summary>
+    public void Submit(ReadOnlySpan<KernelArgument> arguments) => Submit(arguments, new DeviceOnlyKernel(kernel.Name));
 
     /// <summary>The kernel being launched.</summary>
     public KernelDescriptor Kernel => kernel;

@@ -12,8 +12,6 @@ public static partial class BatchNorm2d
     public static void BatchNormBackwardPartialSums(ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd,
         ArrayView<float> gamma, ArrayView<float> beta, int relu, int channels, int plane, int perChunk, int perChannel, ArrayView<float> partials)
     {
-        var tileSum = SharedMemory.Allocate<float>(GroupSize);
-        var tileDot = SharedMemory.Allocate<float>(GroupSize);
         int lane = Group.IdxX;
         int k = Grid.IdxX;
         int c = Grid.IdxY;
@@ -30,23 +28,13 @@ public static partial class BatchNorm2d
             sum += dy;
             dot += dy * xhat;
         }
-        tileSum[lane] = sum;
-        tileDot[lane] = dot;
-        Group.Barrier();
-        for (int s = GroupSize / 2; s > 0; s >>= 1)
-        {
-            if (lane < s)
-            {
-                tileSum[lane] += tileSum[lane + s];
-                tileDot[lane] += tileDot[lane + s];
-            }
-            Group.Barrier();
-        }
+        float sumTotal = Group.AllReduce<AddFloat>(sum);
+        float dotTotal = Group.AllReduce<AddFloat>(dot);
         if (lane == 0)
         {
             int o = (c * Grid.DimX + k) * 2;
-            partials[o] = tileSum[0];
-            partials[o + 1] = tileDot[0];
+            partials[o] = sumTotal;
+            partials[o + 1] = dotTotal;
         }
     }
 

@@ -24,7 +24,8 @@ namespace GpuAttention.Kernels;
 /// recomputed from x rather than stored).
 ///
 /// Reductions: a 2-D grid of (chunk, channel) groups of <see cref="GroupSize"/> lanes; each lane runs Welford over its
-/// strided elements, the group merges lanes with Chan's formula in shared memory, and a tiny per-channel kernel merges
+/// strided elements, the group merges its lanes with three Group.AllReduce sums (count, Σ count·mean, then
+/// Σ M2 + count·(mean − group mean)², the parallel-variance formula over all lanes at once), and a tiny per-channel kernel merges
 /// the chunks' partials in a fixed order (deterministic; no Σx² − (Σx)² cancellation).
 ///
 /// Minimum traffic per element of x (4 bytes each): train forward reads x twice (statistics, apply) and writes y = 12
@@ -55,14 +56,13 @@ public static partial class BatchNorm2d
 
     /// <summary>
     /// Per (chunk, channel) group: count, mean and M2 = Σ(x − mean)² of the chunk's elements, written to
-    /// <c>partials[((c·chunks + k)·3 + {0, 1, 2}]</c>. Lanes run Welford; the group merges them with Chan's formula.
+    /// <c>partials[((c·chunks + k)·3 + {0, 1, 2}]</c>. Lanes run Welford; the group merges them as
+    /// <c>n = Σ nᵢ, mean = Σ nᵢ·meanᵢ / n, M2 = Σ (M2ᵢ + nᵢ·(meanᵢ − mean)²)</c> — deviations from the chunk's mean, so no
+    /// Σx² − (Σx)² cancellation.
     /// </summary>
     [Kernel(GroupSize = GroupSize)]
     public static void BatchNormPartialStatistics(ArrayView<float> x, int channels, int plane, int perChunk, int perChannel, ArrayView<float> partials)
     {
-        var tileCount = SharedMemory.Allocate<float>(GroupSize);
-        var tileMean = SharedMemory.Allocate<float>(GroupSize);
-        var tileM2 = SharedMemory.Allocate<float>(GroupSize);
         int lane = Group.IdxX;
         int k = Grid.IdxX;
         int c = Grid.IdxY;
@@ -77,31 +77,17 @@ public static partial class BatchNorm2d
             mean += d / n;
             m2 += d * (v - mean);
         }
-        tileCount[lane] = n;
-        tileMean[lane] = mean;
-        tileM2[lane] = m2;
-        Group.Barrier();
-        for (int s = GroupSize / 2; s > 0; s >>= 1)
-        {
-            if (lane < s && tileCount[lane + s] > 0f)
-            {
-                float na = tileCount[lane];
-                float nb = tileCount[lane + s];
-                float nab = na + nb;
-                float d = tileMean[lane + s] - tileMean[lane];
-                float f = nb / nab;
-                tileMean[lane] += d * f;
-                tileM2[lane] += tileM2[lane + s] + d * d * na * f;
-                tileCount[lane] = nab;
-            }
-            Group.Barrier();
-        }
+        float count = Group.AllReduce<AddFloat>(n);
+        float weighted = Group.AllReduce<AddFloat>(n * mean);
+        float chunkMean = count > 0f ? weighted / count : 0f;
+        float deviation = mean - chunkMean;
+        float chunkM2 = Group.AllReduce<AddFloat>(m2 + n * deviation * deviation);
         if (lane == 0)
         {
             int o = (c * Grid.DimX + k) * 3;
-            partials[o] = tileCount[0];
-            partials[o + 1] = tileMean[0];
-            partials[o + 2] = tileM2[0];
+            partials[o] = count;
+            partials[o + 1] = chunkMean;
+            partials[o + 2] = chunkM2;
         }
     }
 

@@ -167,14 +167,13 @@ public static partial class Conv2d
     /// chunk <c>[chunk·chunkPixels, (chunk+1)·chunkPixels)</c> of the N·H·W output pixels — for e &lt;
     /// <paramref name="weights"/> the weight element e = ((o·C/g + c')·K + i)·K + j, x at its tap times dOut; above, the
     /// bias of o = e − weights, dOut alone. Each lane sums a strided share of the chunk (consecutive lanes on
-    /// consecutive pixels), then a shared-memory tree reduction writes partial[e·chunks + chunk].
+    /// consecutive pixels), then Group.AllReduce writes partial[e·chunks + chunk].
     /// </summary>
     [Kernel(GroupSize = 256)]
     public static void Conv2dParameterGradientPartial(int batch, int channels, int height, int width, int outChannels, int kernelSize,
         int groups, int replicate, int weights, int firstElement, int chunkPixels, ArrayView<float> x, ArrayView<float> dOut,
         ArrayView<float> partial)
     {
-        var sums = SharedMemory.Allocate<float>(GroupLanes);
         int lane = Group.IdxX;
         int e = firstElement + Grid.IdxX;
         int chunk = Grid.IdxY;
@@ -217,14 +216,8 @@ public static partial class Conv2d
             for (int q = first + lane; q < end; q += GroupLanes)
                 sum += dOut[(q / plane * outChannels + o) * plane + q % plane];
         }
-        sums[lane] = sum;
-        Group.Barrier();
-        for (int s = GroupLanes / 2; s > 0; s >>= 1)
-        {
-            if (lane < s) sums[lane] += sums[lane + s];
-            Group.Barrier();
-        }
-        if (lane == 0) partial[e * Grid.DimY + chunk] = sums[0];
+        float total = Group.AllReduce<AddFloat>(sum);
+        if (lane == 0) partial[e * Grid.DimY + chunk] = total;
     }
 
     /// <summary>

@@ -35,18 +35,10 @@ public static partial class NamWeighting
     [Kernel(GroupSize = WeightGroupSize)]
     public static void NamChannelWeights(ArrayView<float> gamma, int channels, ArrayView<float> weights)
     {
-        var tile = SharedMemory.Allocate<float>(WeightGroupSize);
         int lane = Group.IdxX;
         float sum = 0f;
         for (int c = lane; c < channels; c += WeightGroupSize) sum += MathF.Abs(gamma[c]);
-        tile[lane] = sum;
-        Group.Barrier();
-        for (int s = WeightGroupSize / 2; s > 0; s >>= 1)
-        {
-            if (lane < s) tile[lane] += tile[lane + s];
-            Group.Barrier();
-        }
-        float total = tile[0];
+        float total = Group.AllReduce<AddFloat>(sum);
         for (int c = lane; c < channels; c += WeightGroupSize) weights[c] = MathF.Abs(gamma[c]) / total;
     }
 
@@ -73,8 +65,6 @@ public static partial class NamWeighting
         ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> weights, int channels, int plane, int perChunk, int perChannel,
         ArrayView<float> partials)
     {
-        var tileSum = SharedMemory.Allocate<float>(BatchNorm2d.GroupSize);
-        var tileDot = SharedMemory.Allocate<float>(BatchNorm2d.GroupSize);
         int lane = Group.IdxX;
         int k = Grid.IdxX;
         int c = Grid.IdxY;
@@ -91,23 +81,13 @@ public static partial class NamWeighting
             sum += g;
             dot += g * xhat;
         }
-        tileSum[lane] = sum;
-        tileDot[lane] = dot;
-        Group.Barrier();
-        for (int s = BatchNorm2d.GroupSize / 2; s > 0; s >>= 1)
-        {
-            if (lane < s)
-            {
-                tileSum[lane] += tileSum[lane + s];
-                tileDot[lane] += tileDot[lane + s];
-            }
-            Group.Barrier();
-        }
+        float sumTotal = Group.AllReduce<AddFloat>(sum);
+        float dotTotal = Group.AllReduce<AddFloat>(dot);
         if (lane == 0)
         {
             int o = (c * Grid.DimX + k) * 2;
-            partials[o] = tileSum[0];
-            partials[o + 1] = tileDot[0];
+            partials[o] = sumTotal;
+            partials[o + 1] = dotTotal;
         }
     }
 

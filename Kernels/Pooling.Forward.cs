@@ -9,30 +9,21 @@ public static partial class Pooling
     [Kernel(GroupSize = PlaneGroup)]
     public static void GlobalAveragePoolForward(int plane, ArrayView<float> x, ArrayView<float> y)
     {
-        var partial = SharedMemory.Allocate<float>(PlaneGroup);
         int lane = Group.IdxX;
         long start = (long)Grid.IdxX * plane;
         float sum = 0f;
         for (int p = lane; p < plane; p += PlaneGroup) sum += x[start + p];
-        partial[lane] = sum;
-        Group.Barrier();
-        for (int s = PlaneGroup / 2; s > 0; s >>= 1)
-        {
-            if (lane < s) partial[lane] += partial[lane + s];
-            Group.Barrier();
-        }
-        if (lane == 0) y[Grid.IdxX] = partial[0] / plane;
+        float total = Group.AllReduce<AddFloat>(sum);
+        if (lane == 0) y[Grid.IdxX] = total / plane;
     }
 
     /// <summary>One group per (n, c) plane: <c>y[n,c] = max_p x[n,c,p]</c>, <c>argMax[n,c]</c> = its index in the plane.</summary>
     [Kernel(GroupSize = PlaneGroup)]
     public static void GlobalMaxPoolForward(int plane, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
     {
-        var maxima = SharedMemory.Allocate<float>(PlaneGroup);
-        var indices = SharedMemory.Allocate<int>(PlaneGroup);
         int lane = Group.IdxX;
         long start = (long)Grid.IdxX * plane;
-        float best = 0f;
+        float best = float.NegativeInfinity;
         int bestIndex = -1;
         for (int p = lane; p < plane; p += PlaneGroup)
         {
@@ -43,22 +34,14 @@ public static partial class Pooling
                 bestIndex = p;
             }
         }
-        maxima[lane] = best;
-        indices[lane] = bestIndex;
-        Group.Barrier();
-        for (int s = PlaneGroup / 2; s > 0; s >>= 1)
-        {
-            if (lane < s && Beats(maxima[lane + s], indices[lane + s], maxima[lane], indices[lane]))
-            {
-                maxima[lane] = maxima[lane + s];
-                indices[lane] = indices[lane + s];
-            }
-            Group.Barrier();
-        }
+        // The maximum (NaN if any lane saw one, as Beats ranks NaN first), then the lowest index that holds it.
+        float max = Group.AllReduce<MaxFloat>(best);
+        bool holds = bestIndex >= 0 && (best == max || float.IsNaN(best) && float.IsNaN(max));
+        int index = Group.AllReduce<MinInt32>(holds ? bestIndex : int.MaxValue);
         if (lane == 0)
         {
-            y[Grid.IdxX] = maxima[0];
-            argMax[Grid.IdxX] = indices[0];
+            y[Grid.IdxX] = max;
+            argMax[Grid.IdxX] = index;
         }
     }
 

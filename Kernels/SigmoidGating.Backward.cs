@@ -23,12 +23,11 @@ public static partial class SigmoidGating
 
     /// <summary>
     /// One group per (n, c) plane (grid N·C): <c>dInput = dOut · σ(a[n,c])</c> and
-    /// <c>dGate[n,c] = σ'(a[n,c]) · Σ_p dOut · x</c> (tree over the group's partial sums).
+    /// <c>dGate[n,c] = σ'(a[n,c]) · Σ_p dOut · x</c> (the lanes' partial sums reduced by Group.AllReduce).
     /// </summary>
     [Kernel(GroupSize = PlaneGroup)]
     public static void SigmoidGatePerChannelBackward(int plane, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGate)
     {
-        var partial = SharedMemory.Allocate<float>(PlaneGroup);
         int lane = Group.IdxX;
         int nc = Grid.IdxX;
         long start = (long)nc * plane;
@@ -40,14 +39,8 @@ public static partial class SigmoidGating
             dInput[start + p] = d * s;
             sum += d * x[start + p];
         }
-        partial[lane] = sum;
-        Group.Barrier();
-        for (int stride = PlaneGroup / 2; stride > 0; stride >>= 1)
-        {
-            if (lane < stride) partial[lane] += partial[lane + stride];
-            Group.Barrier();
-        }
-        if (lane == 0) dGate[nc] = partial[0] * (s * (1f - s));
+        float total = Group.AllReduce<AddFloat>(sum);
+        if (lane == 0) dGate[nc] = total * (s * (1f - s));
     }
 
     /// <summary>

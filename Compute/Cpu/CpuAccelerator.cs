@@ -16,8 +16,9 @@ internal sealed class CpuAccelerator(CpuDevice device) : Accelerator(device)
 
     private protected override AcceleratorStream CreateStreamCore() => new CpuStream(this);
 
-    internal override void Launch(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape, ReadOnlySpan<KernelArgument> arguments) =>
-        throw new InvalidOperationException($"kernel {kernel.Name}: the CPU accelerator runs the generated CPU entry, not device code");
+    /// <summary>Runs the kernel's host body to completion on the thread pool; the packed arguments are not needed.</summary>
+    internal override void Launch<TBody>(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape,
+        ReadOnlySpan<KernelArgument> arguments, in TBody body) => CpuKernelRunner.Run(shape, body);
 
     private protected override void DisposeCore() { }
 }

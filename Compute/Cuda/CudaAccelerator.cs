@@ -52,6 +52,9 @@ internal sealed unsafe class CudaAccelerator : Accelerator
     /// <summary>The disk cache key of <paramref name="kernel"/> on this accelerator.</summary>
     internal string CacheKey(KernelDescriptor kernel) => compiler.CacheKey(kernel);
 
+    /// <summary>Loads <paramref name="kernel"/> as its first launch would (module cache, disk cache, NVRTC), without launching it.</summary>
+    internal void LoadKernel(KernelDescriptor kernel) => Function(kernel);
+
     /// <summary>Binds the context to the calling thread.</summary>
     internal void MakeCurrent()
     {
@@ -101,7 +104,8 @@ internal sealed unsafe class CudaAccelerator : Accelerator
     /// Enqueues <paramref name="kernel"/> on <paramref name="stream"/>: compiles or loads it on first use, packs the
     /// parameters on the stack (no boxing) and calls <c>cuLaunchKernel</c>. An empty extent or grid does nothing.
     /// </summary>
-    internal override void Launch(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape, ReadOnlySpan<KernelArgument> arguments)
+    internal override void Launch<TBody>(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape,
+        ReadOnlySpan<KernelArgument> arguments, in TBody body)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (kernel.IsGrouped != shape.Grouped)
@@ -154,7 +158,7 @@ internal sealed unsafe class CudaAccelerator : Accelerator
             }
             else
             {
-                byte[] image = compiler.Compile(kernel);
+                byte[] image = compiler.Compile(kernel).Image;
                 kernelCompiles++;
                 MakeCurrent();
                 DriverApi.Check(LoadModule(image, out module), nameof(CudaDriverApi.cuModuleLoadData), $"kernel {kernel.Name}");
@@ -168,8 +172,8 @@ internal sealed unsafe class CudaAccelerator : Accelerator
             if (result != 0)
             {
                 DriverApi.cuModuleUnload(module);
-                DriverApi.Check(result, nameof(CudaDriverApi.cuModuleGetFunction),
-                    $"kernel {kernel.Name}: its CUDA source has no extern \"C\" __global__ function {kernel.EntryPoint}");
+                throw KernelCompilationException.MissingEntryPoint(
+                    kernel, AcceleratorKind.Cuda, $"{DriverApi.ErrorName(result)} in {nameof(CudaDriverApi.cuModuleGetFunction)}");
             }
             kernels.Add(kernel, new LoadedKernel(module, function));
             return function;

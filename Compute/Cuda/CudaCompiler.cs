@@ -10,10 +10,28 @@ namespace GpuAttention.Compute.Cuda;
 /// <c>a*b+c</c> into one FMA (nvcc's default contracts; C# never does, and the kernel language promises C#'s results, so
 /// float arithmetic rounds exactly as on the CPU accelerator; <c>MathF.FusedMultiplyAdd</c> still emits <c>fmaf</c>).
 /// Binaries go to <see cref="KernelDiskCache"/> under a key of the source, architecture, options and the NVRTC and
-/// driver versions, so a second process start compiles nothing.
+/// driver versions, so a second process start compiles nothing. It needs NVRTC only: the architecture and driver
+/// version are given, so kernels compile ahead of time on a machine with no GPU and no <c>libcuda.so.1</c>
+/// (<see cref="ForArchitecture"/>).
 /// </summary>
 internal sealed unsafe class CudaCompiler(CudaNvrtcApi nvrtc, int major, int minor, int driverVersion)
 {
+    /// <summary>
+    /// A compiler for compute capability <paramref name="major"/>.<paramref name="minor"/> without a device: NVRTC is
+    /// loaded as at run time; <paramref name="driverVersion"/> (as <c>cuDriverGetVersion</c> reports it) goes into the
+    /// cache key and picks the NVRTC candidate, as a driver of that version would.
+    /// </summary>
+    /// <exception cref="AcceleratorUnavailableException">No usable NVRTC; the message says where it was searched.</exception>
+    public static CudaCompiler ForArchitecture(int major, int minor, int driverVersion)
+    {
+        var nvrtc = CudaNvrtcApi.Load(driverVersion, out string? reason)
+            ?? throw new AcceleratorUnavailableException(AcceleratorKind.Cuda, reason ?? "NVRTC not found");
+        return new CudaCompiler(nvrtc, major, minor, driverVersion);
+    }
+
+    /// <summary>The NVRTC this compiler uses.</summary>
+    public CudaNvrtcApi Nvrtc => nvrtc;
+
     /// <summary>The folder under the cache root.</summary>
     public const string CacheFolder = "cuda";
 
@@ -54,11 +72,11 @@ internal sealed unsafe class CudaCompiler(CudaNvrtcApi nvrtc, int major, int min
 
     /// <summary>
     /// The binary for <paramref name="kernel"/>: a CUBIN, or PTX text ending in NUL; either is what
-    /// <c>cuModuleLoadData</c> takes.
+    /// <c>cuModuleLoadData</c> takes. NVRTC's log of a successful compile (warnings) comes with it.
     /// </summary>
     /// <exception cref="KernelCompilationException">The source does not compile; carries NVRTC's log.</exception>
     /// <exception cref="CudaException">NVRTC itself failed.</exception>
-    public byte[] Compile(KernelDescriptor kernel)
+    public CudaBinary Compile(KernelDescriptor kernel)
     {
         if (nvrtc.HasCubin && Build(kernel, Architecture, cubin: true) is { } cubin) return cubin;
         Interlocked.Increment(ref ptxFallbacks);
@@ -69,7 +87,7 @@ internal sealed unsafe class CudaCompiler(CudaNvrtcApi nvrtc, int major, int min
     /// One NVRTC run for <paramref name="architecture"/>. Returns null, for the caller to fall back to PTX, when a CUBIN
     /// was asked for and NVRTC rejects the architecture or returns no CUBIN; source errors always throw.
     /// </summary>
-    private byte[]? Build(KernelDescriptor kernel, string architecture, bool cubin)
+    private CudaBinary? Build(KernelDescriptor kernel, string architecture, bool cubin)
     {
         nint program;
         fixed (byte* source = NulTerminated(kernel.CudaSource))
@@ -88,7 +106,8 @@ internal sealed unsafe class CudaCompiler(CudaNvrtcApi nvrtc, int major, int min
                     result, nvrtc.ErrorName(result), nameof(CudaNvrtcApi.nvrtcCompileProgram),
                     $"kernel {kernel.Name}, options {string.Join(' ', options)}\n{Log(program)}");
             }
-            return cubin ? Cubin(program) : Ptx(program);
+            byte[]? image = cubin ? Cubin(program) : Ptx(program);
+            return image is null ? null : new CudaBinary(image, architecture, WarningLog(program));
         }
         finally
         {
@@ -133,6 +152,13 @@ internal sealed unsafe class CudaCompiler(CudaNvrtcApi nvrtc, int major, int min
         return image;
     }
 
+    /// <summary>The log of a compile that succeeded: empty when NVRTC said nothing, else its warnings.</summary>
+    private string WarningLog(nint program)
+    {
+        nuint size;
+        return nvrtc.nvrtcGetProgramLogSize(program, &size) == 0 && size > 1 ? Log(program) : "";
+    }
+
     private string Log(nint program)
     {
         nuint size;
@@ -149,4 +175,14 @@ internal sealed unsafe class CudaCompiler(CudaNvrtcApi nvrtc, int major, int min
         Encoding.UTF8.GetBytes(text, bytes);
         return bytes;
     }
+}
+
+/// <summary>What NVRTC made of one kernel: the image for <c>cuModuleLoadData</c>, its architecture, and the log of warnings.</summary>
+/// <param name="Image">A CUBIN, or PTX text ending in NUL.</param>
+/// <param name="Architecture"><c>sm_90</c> for a CUBIN, <c>compute_90</c> for PTX.</param>
+/// <param name="Log">NVRTC's log: empty, or its warnings.</param>
+internal sealed record CudaBinary(byte[] Image, string Architecture, string Log)
+{
+    /// <summary>True for a CUBIN, false for PTX the driver still compiles.</summary>
+    public bool IsCubin => Architecture.StartsWith("sm_", StringComparison.Ordinal);
 }

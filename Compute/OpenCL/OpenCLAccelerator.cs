@@ -67,7 +67,7 @@ internal sealed unsafe class OpenCLAccelerator : Accelerator
         if (bytes > device.MaxAllocationBytes)
             throw new OpenCLAllocationException(CL_INVALID_BUFFER_SIZE, bytes, device.MaxAllocationBytes,
                 $"{Describe(bytes)} requested, {device.Name} allows at most {Describe(device.MaxAllocationBytes)} in one buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE)");
-        long held = LiveBytes;
+        long held = LiveBytes + CachedBytes;
         if (bytes > device.MemoryBytes - held)
             throw new OpenCLAllocationException(CL_MEM_OBJECT_ALLOCATION_FAILURE, bytes, device.MemoryBytes - held,
                 $"{Describe(bytes)} requested, {device.Name} has {Describe(device.MemoryBytes)} of which this accelerator already holds {Describe(held)}");
@@ -89,7 +89,8 @@ internal sealed unsafe class OpenCLAccelerator : Accelerator
     private protected override AcceleratorStream CreateStreamCore() => new OpenCLStream(this);
 
     /// <summary>Builds the kernel on first use (or loads it from the disk cache), then enqueues it; an empty launch does nothing.</summary>
-    internal override void Launch(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape, ReadOnlySpan<KernelArgument> arguments)
+    internal override void Launch<TBody>(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape,
+        ReadOnlySpan<KernelArgument> arguments, in TBody body)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if ((shape.Grouped ? shape.Grid.Size : shape.Extent.Size) == 0) return;

@@ -30,8 +30,7 @@ internal sealed unsafe class OpenCLKernel : IDisposable
         var name = System.Text.Encoding.UTF8.GetBytes(descriptor.EntryPoint + "\0");
         fixed (byte* p = name) Handle = clCreateKernel(program, p, &error);
         if (error == CL_INVALID_KERNEL_NAME)
-            throw new KernelCompilationException(descriptor.Name, AcceleratorKind.OpenCL,
-                $"the program has no __kernel named '{descriptor.EntryPoint}' (CL_INVALID_KERNEL_NAME in clCreateKernel)");
+            throw KernelCompilationException.MissingEntryPoint(descriptor, AcceleratorKind.OpenCL, "CL_INVALID_KERNEL_NAME in clCreateKernel");
         OpenCLException.Check(error, "clCreateKernel", $"kernel {descriptor.Name}");
 
         uint arguments;

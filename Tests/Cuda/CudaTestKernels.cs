@@ -8,8 +8,7 @@ namespace GpuAttention.Tests.Cuda;
 /// __global__</c>; implicit kernels take the three extent ints first, compute the linear id and return past the extent;
 /// a view is <c>T* base, long long offset, long long length</c> and the kernel adds the offset. Each launcher does what
 /// a generated one does: <see cref="KernelLaunch"/>, <c>CheckView</c> per view, <c>Submit</c> with the arguments on the
-/// stack. The same sources feed the clang check (<see cref="CudaSourceCompilesWithClang"/>), so they also prove the
-/// prelude: between them they call every function it declares that the kernel language can reach.
+/// stack. The same sources feed the NVRTC check (<see cref="NvrtcCompilesEveryKernel"/>).
 /// </summary>
 internal static class CudaTestKernels
 {
@@ -320,6 +319,6 @@ internal static class CudaTestKernels
         return 2 / Math.Sqrt(Math.PI) * sum;
     }
 
-    /// <summary>Every kernel above, for the clang check.</summary>
+    /// <summary>Every kernel above, for the NVRTC check.</summary>
     public static readonly KernelDescriptor[] All = [Saxpy, Coordinates, Scalars, BlockSum, GroupIds, Atomics, FloatMath, DoubleMath];
 }

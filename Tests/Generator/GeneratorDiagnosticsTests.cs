@@ -29,6 +29,13 @@ public sealed class GeneratorDiagnosticsTests
         { "GPUA0009", "[Kernel(GroupSize = 64)] public static void Bad(ArrayView<float> x) { if (Group.IdxX == 3) return; Group.Barrier(); x[0] = 1f; }", "Group.IdxX == 3" },
         { "GPUA0004", "[Kernel] public static void Bad(Index1D i, ArrayView<float> x) { for (int k = 0; k < 3; k++) { goto done; } done: x[i] = 1f; }", "goto done;" },
         { "GPUA0005", "[Kernel] public static void Bad(Index1D i, ArrayView<float> x) { var a = new float[4]; x[i] = a[0]; }", "new float[4]" },
+        { "GPUA0018", "[Kernel] public static void Bad(ArrayView<float> x) { x[Group.IdxX] = Group.AllReduce<AddFloat>(1f) * 2f; }", "Group.AllReduce<AddFloat>(1f)" },
+        { "GPUA0018", "[Kernel] public static void Bad(ArrayView<float> x) { float t = Group.AllReduce<AddFloat>(Warp.Shuffle(1f, 0)); x[0] = t; }", "Group.AllReduce<AddFloat>(Warp.Shuffle(1f, 0))" },
+        // A group operation is a barrier: never under lane-dependent control flow, nor steered by a lane-dependent result.
+        { "GPUA0009", "[Kernel] public static void Bad(ArrayView<float> x) { float t = 0f; if (Group.IdxX < 32) { t = Group.AllReduce<AddFloat>(1f); } x[0] = t; }", "Group.IdxX < 32" },
+        { "GPUA0009", "[Kernel] public static void Bad(ArrayView<float> x) { float t = Group.Reduce<AddFloat>(1f); if (t > 0f) { Group.Barrier(); } x[0] = t; }", "t > 0f" },
+        { "GPUA0009", "[Kernel] public static void Bad(ArrayView<float> x) { if (Warp.LaneIdx == 0) { float t = Warp.Reduce<AddFloat>(1f); x[0] = t; } }", "Warp.LaneIdx == 0" },
+        { "GPUA0008", "[Kernel] public static void Bad(Index1D i, ArrayView<float> x) { float t = Group.AllReduce<AddFloat>(x[i]); x[i] = t; }", "Group.AllReduce<AddFloat>(x[i])" },
     };
 
     [Theory]
@@ -52,7 +59,7 @@ public sealed class GeneratorDiagnosticsTests
         string releases = File.ReadAllText(Path.Combine(root, "AnalyzerReleases.Unshipped.md")) + File.ReadAllText(Path.Combine(root, "AnalyzerReleases.Shipped.md"));
         var ids = typeof(GpuAttention.Compute.Generator.KernelGenerator).Assembly.GetType("GpuAttention.Compute.Generator.Diagnostics")!
             .GetFields().Select(f => f.GetValue(null)).OfType<DiagnosticDescriptor>().Select(d => d.Id).ToList();
-        Assert.Equal(17, ids.Count);
+        Assert.Equal(18, ids.Count);
         foreach (var id in ids) Assert.Contains(id + " |", releases);
         foreach (var id in ids) Assert.Contains(Cases, c => c.Data.Item1 == id);
     }

@@ -8,12 +8,12 @@ var random = new Random(1);
 float[] Values(long count) => Enumerable.Range(0, checked((int)count)).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
 
 // A state dict to load. Yours comes from PyTorch: torch.save(model.state_dict(), "gam.pt") (or safetensors);
-// here a module with random weights saves one.
+// here a fresh module, initialized as PyTorch's reset_parameters does (seeded), saves one.
 string folder = Directory.CreateTempSubdirectory("gpuattn-example-").FullName;
 string stateFile = Path.Combine(folder, "gam.safetensors");
 using (var made = new GamAttention(acc, channels: 64, rate: 4))
 {
-    AttentionModules.InitializeForBenchmark(made);
+    made.ResetParameters(seed: 1);
     made.Save(stateFile);
 }
 

@@ -35,7 +35,7 @@ static inline float ga_atomic_add_float_l(volatile __local float* p, float v) { 
 static inline float ga_atomic_max_float_l(volatile __local float* p, float v) { int old = *(volatile __local int*)p; while (true) { float f = as_float(old); int seen = atomic_cmpxchg((volatile __local int*)p, old, as_int(ga_max_f(f, v))); if (seen == old) return f; old = seen; } }
 static inline float ga_atomic_min_float_l(volatile __local float* p, float v) { int old = *(volatile __local int*)p; while (true) { float f = as_float(old); int seen = atomic_cmpxchg((volatile __local int*)p, old, as_int(ga_min_f(f, v))); if (seen == old) return f; old = seen; } }
 
-__kernel void k_K_BlockSum(__global float* l_x__base, long l_x__offset, long l_x__length, __global float* l_total__base, long l_total__offset, long l_total__length)
+__kernel void k_8UserCode1K8BlockSum(__global float* l_x__base, long l_x__offset, long l_x__length, __global float* l_total__base, long l_total__offset, long l_total__length)
 {
     ga_view_float l_x = ga_make_view_float(l_x__base, l_x__offset, l_x__length);
     ga_view_float l_total = ga_make_view_float(l_total__base, l_total__offset, l_total__length);

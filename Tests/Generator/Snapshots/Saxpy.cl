@@ -35,7 +35,7 @@ static inline float ga_atomic_add_float_l(volatile __local float* p, float v) { 
 static inline float ga_atomic_max_float_l(volatile __local float* p, float v) { int old = *(volatile __local int*)p; while (true) { float f = as_float(old); int seen = atomic_cmpxchg((volatile __local int*)p, old, as_int(ga_max_f(f, v))); if (seen == old) return f; old = seen; } }
 static inline float ga_atomic_min_float_l(volatile __local float* p, float v) { int old = *(volatile __local int*)p; while (true) { float f = as_float(old); int seen = atomic_cmpxchg((volatile __local int*)p, old, as_int(ga_min_f(f, v))); if (seen == old) return f; old = seen; } }
 
-__kernel void k_K_Saxpy(int ga_extent_x, int ga_extent_y, int ga_extent_z, float l_a, __global float* l_x__base, long l_x__offset, long l_x__length, __global float* l_y__base, long l_y__offset, long l_y__length)
+__kernel void k_8UserCode1K5Saxpy(int ga_extent_x, int ga_extent_y, int ga_extent_z, float l_a, __global float* l_x__base, long l_x__offset, long l_x__length, __global float* l_y__base, long l_y__offset, long l_y__length)
 {
     long ga_gid = ((long)get_global_id(0));
     if (ga_gid >= (long)ga_extent_x * ga_extent_y * ga_extent_z) return;

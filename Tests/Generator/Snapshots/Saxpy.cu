@@ -4,36 +4,36 @@ typedef unsigned short ushort;
 typedef unsigned int uint;
 typedef struct { int X; int Y; } ga_idx2;
 typedef struct { int X; int Y; int Z; } ga_idx3;
-static __device__ __forceinline__ ga_idx2 ga_make_idx2(int x, int y) { ga_idx2 r; r.X = x; r.Y = y; return r; }
-static __device__ __forceinline__ ga_idx3 ga_make_idx3(int x, int y, int z) { ga_idx3 r; r.X = x; r.Y = y; r.Z = z; return r; }
+__device__ __forceinline__ ga_idx2 ga_make_idx2(int x, int y) { ga_idx2 r; r.X = x; r.Y = y; return r; }
+__device__ __forceinline__ ga_idx3 ga_make_idx3(int x, int y, int z) { ga_idx3 r; r.X = x; r.Y = y; r.Z = z; return r; }
 typedef struct { float* ptr; long long len; } ga_view_float;
-static __device__ __forceinline__ ga_view_float ga_make_view_float(float* p, long long offset, long long length) { ga_view_float r; r.ptr = p + offset; r.len = length; return r; }
-static __device__ __forceinline__ ga_view_float ga_sub_float(ga_view_float v, long long offset, long long length) { ga_view_float r; r.ptr = v.ptr + offset; r.len = length; return r; }
-static __device__ __forceinline__ bool ga_signbit_f(float x) { return x < 0 || (x == 0 && 1 / x < 0); }
-static __device__ __forceinline__ char ga_f2sbyte(float x) { return x != x ? (char)0 : x <= -128.0f ? (char)-128 : x >= 127.0f ? (char)127 : (char)x; }
-static __device__ __forceinline__ uchar ga_f2byte(float x) { return x != x ? (uchar)0 : x <= 0.0f ? (uchar)0 : x >= 255.0f ? (uchar)255 : (uchar)x; }
-static __device__ __forceinline__ short ga_f2short(float x) { return x != x ? (short)0 : x <= -32768.0f ? (short)-32768 : x >= 32767.0f ? (short)32767 : (short)x; }
-static __device__ __forceinline__ ushort ga_f2ushort(float x) { return x != x ? (ushort)0 : x <= 0.0f ? (ushort)0 : x >= 65535.0f ? (ushort)65535 : (ushort)x; }
-static __device__ __forceinline__ int ga_f2int(float x) { return x != x ? (int)0 : x <= -2147483648.0f ? (-2147483647 - 1) : x >= 2147483647.0f ? 2147483647 : (int)x; }
-static __device__ __forceinline__ uint ga_f2uint(float x) { return x != x ? (uint)0 : x <= 0.0f ? 0u : x >= 4294967295.0f ? 4294967295u : (uint)x; }
-static __device__ __forceinline__ long long ga_f2long(float x) { return x != x ? (long long)0 : x <= -9223372036854775808.0f ? ((long long)-9223372036854775807 - 1) : x >= 9223372036854775807.0f ? (long long)9223372036854775807 : (long long)x; }
-static __device__ __forceinline__ unsigned long long ga_f2ulong(float x) { return x != x ? (unsigned long long)0 : x <= 0.0f ? (unsigned long long)0 : x >= 18446744073709551615.0f ? (unsigned long long)18446744073709551615u : (unsigned long long)x; }
-static __device__ __forceinline__ float ga_max_f(float a, float b) { if (a != a) return a; if (b != b) return b; if (a == b) return ga_signbit_f(a) ? b : a; return a > b ? a : b; }
-static __device__ __forceinline__ float ga_min_f(float a, float b) { if (a != a) return a; if (b != b) return b; if (a == b) return ga_signbit_f(a) ? a : b; return a < b ? a : b; }
-static __device__ __forceinline__ int ga_max_int(int a, int b) { return a > b ? a : b; }
-static __device__ __forceinline__ int ga_min_int(int a, int b) { return a < b ? a : b; }
-static __device__ __forceinline__ uint ga_max_uint(uint a, uint b) { return a > b ? a : b; }
-static __device__ __forceinline__ uint ga_min_uint(uint a, uint b) { return a < b ? a : b; }
-static __device__ __forceinline__ long long ga_max_long(long long a, long long b) { return a > b ? a : b; }
-static __device__ __forceinline__ long long ga_min_long(long long a, long long b) { return a < b ? a : b; }
-static __device__ __forceinline__ unsigned long long ga_max_ulong(unsigned long long a, unsigned long long b) { return a > b ? a : b; }
-static __device__ __forceinline__ unsigned long long ga_min_ulong(unsigned long long a, unsigned long long b) { return a < b ? a : b; }
-static __device__ __forceinline__ int ga_abs_int(int a) { return a < 0 ? (int)(0u - (uint)a) : a; }
-static __device__ __forceinline__ long long ga_abs_long(long long a) { return a < 0 ? (long long)((unsigned long long)0 - (unsigned long long)a) : a; }
-static __device__ float ga_atomic_max_float(float* p, float v) { int old = *(volatile int*)p; while (true) { float f = __int_as_float(old); int seen = atomicCAS((int*)p, old, __float_as_int(ga_max_f(f, v))); if (seen == old) return f; old = seen; } }
-static __device__ float ga_atomic_min_float(float* p, float v) { int old = *(volatile int*)p; while (true) { float f = __int_as_float(old); int seen = atomicCAS((int*)p, old, __float_as_int(ga_min_f(f, v))); if (seen == old) return f; old = seen; } }
+__device__ __forceinline__ ga_view_float ga_make_view_float(float* p, long long offset, long long length) { ga_view_float r; r.ptr = p + offset; r.len = length; return r; }
+__device__ __forceinline__ ga_view_float ga_sub_float(ga_view_float v, long long offset, long long length) { ga_view_float r; r.ptr = v.ptr + offset; r.len = length; return r; }
+__device__ __forceinline__ bool ga_signbit_f(float x) { return x < 0 || (x == 0 && 1 / x < 0); }
+__device__ __forceinline__ char ga_f2sbyte(float x) { return x != x ? (char)0 : x <= -128.0f ? (char)-128 : x >= 127.0f ? (char)127 : (char)x; }
+__device__ __forceinline__ uchar ga_f2byte(float x) { return x != x ? (uchar)0 : x <= 0.0f ? (uchar)0 : x >= 255.0f ? (uchar)255 : (uchar)x; }
+__device__ __forceinline__ short ga_f2short(float x) { return x != x ? (short)0 : x <= -32768.0f ? (short)-32768 : x >= 32767.0f ? (short)32767 : (short)x; }
+__device__ __forceinline__ ushort ga_f2ushort(float x) { return x != x ? (ushort)0 : x <= 0.0f ? (ushort)0 : x >= 65535.0f ? (ushort)65535 : (ushort)x; }
+__device__ __forceinline__ int ga_f2int(float x) { return x != x ? (int)0 : x <= -2147483648.0f ? (-2147483647 - 1) : x >= 2147483647.0f ? 2147483647 : (int)x; }
+__device__ __forceinline__ uint ga_f2uint(float x) { return x != x ? (uint)0 : x <= 0.0f ? 0u : x >= 4294967295.0f ? 4294967295u : (uint)x; }
+__device__ __forceinline__ long long ga_f2long(float x) { return x != x ? (long long)0 : x <= -9223372036854775808.0f ? ((long long)-9223372036854775807 - 1) : x >= 9223372036854775807.0f ? (long long)9223372036854775807 : (long long)x; }
+__device__ __forceinline__ unsigned long long ga_f2ulong(float x) { return x != x ? (unsigned long long)0 : x <= 0.0f ? (unsigned long long)0 : x >= 18446744073709551615.0f ? (unsigned long long)18446744073709551615u : (unsigned long long)x; }
+__device__ __forceinline__ float ga_max_f(float a, float b) { if (a != a) return a; if (b != b) return b; if (a == b) return ga_signbit_f(a) ? b : a; return a > b ? a : b; }
+__device__ __forceinline__ float ga_min_f(float a, float b) { if (a != a) return a; if (b != b) return b; if (a == b) return ga_signbit_f(a) ? a : b; return a < b ? a : b; }
+__device__ __forceinline__ int ga_max_int(int a, int b) { return a > b ? a : b; }
+__device__ __forceinline__ int ga_min_int(int a, int b) { return a < b ? a : b; }
+__device__ __forceinline__ uint ga_max_uint(uint a, uint b) { return a > b ? a : b; }
+__device__ __forceinline__ uint ga_min_uint(uint a, uint b) { return a < b ? a : b; }
+__device__ __forceinline__ long long ga_max_long(long long a, long long b) { return a > b ? a : b; }
+__device__ __forceinline__ long long ga_min_long(long long a, long long b) { return a < b ? a : b; }
+__device__ __forceinline__ unsigned long long ga_max_ulong(unsigned long long a, unsigned long long b) { return a > b ? a : b; }
+__device__ __forceinline__ unsigned long long ga_min_ulong(unsigned long long a, unsigned long long b) { return a < b ? a : b; }
+__device__ __forceinline__ int ga_abs_int(int a) { return a < 0 ? (int)(0u - (uint)a) : a; }
+__device__ __forceinline__ long long ga_abs_long(long long a) { return a < 0 ? (long long)((unsigned long long)0 - (unsigned long long)a) : a; }
+__device__ inline float ga_atomic_max_float(float* p, float v) { int old = *(volatile int*)p; while (true) { float f = __int_as_float(old); int seen = atomicCAS((int*)p, old, __float_as_int(ga_max_f(f, v))); if (seen == old) return f; old = seen; } }
+__device__ inline float ga_atomic_min_float(float* p, float v) { int old = *(volatile int*)p; while (true) { float f = __int_as_float(old); int seen = atomicCAS((int*)p, old, __float_as_int(ga_min_f(f, v))); if (seen == old) return f; old = seen; } }
 
-extern "C" __global__ void k_K_Saxpy(int ga_extent_x, int ga_extent_y, int ga_extent_z, float l_a, float* l_x__base, long long l_x__offset, long long l_x__length, float* l_y__base, long long l_y__offset, long long l_y__length)
+extern "C" __global__ void k_8UserCode1K5Saxpy(int ga_extent_x, int ga_extent_y, int ga_extent_z, float l_a, float* l_x__base, long long l_x__offset, long long l_x__length, float* l_y__base, long long l_y__offset, long long l_y__length)
 {
     long long ga_gid = ((long long)blockIdx.x * blockDim.x + threadIdx.x);
     if (ga_gid >= (long long)ga_extent_x * ga_extent_y * ga_extent_z) return;

@@ -55,7 +55,7 @@ static inline int g_K_Clamp01_0(int l_v, int l_n)
 {
     return ((l_v < 0) ? 0 : ((l_v >= l_n) ? ((int)((uint)(l_n) - (uint)(1))) : l_v));
 }
-__kernel void k_K_Semantics(int ga_extent_x, int ga_extent_y, int ga_extent_z, __global int* l_o__base, long l_o__offset, long l_o__length, __global float* l_f__base, long l_f__offset, long l_f__length, int l_width, long l_big)
+__kernel void k_8UserCode1K9Semantics(int ga_extent_x, int ga_extent_y, int ga_extent_z, __global int* l_o__base, long l_o__offset, long l_o__length, __global float* l_f__base, long l_f__offset, long l_f__length, int l_width, long l_big)
 {
     long ga_gid = ((long)get_global_id(0));
     if (ga_gid >= (long)ga_extent_x * ga_extent_y * ga_extent_z) return;

@@ -6,6 +6,7 @@ root.Subcommands.Add(DevicesCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ModulesCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && args.Length > 0)
 {

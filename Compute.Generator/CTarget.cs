@@ -197,7 +197,9 @@ internal abstract class CTarget
         public override string Name => "OpenCL";
         public override string Long => "long";
         public override string ULong => "ulong";
-        public override string FunctionQualifier => "static inline";
+        // always_inline: PoCL runs a work-group as loops around barrier regions and mishandles barriers inside a helper
+        // it did not inline (the group operations' helpers): reductions gave wrong values now and then.
+        public override string FunctionQualifier => "static inline __attribute__((always_inline))";
         public override string KernelSignature(string entryPoint, string parameters) => $"__kernel void {entryPoint}({parameters})";
         public override string GlobalPointer(string element) => $"__global {element}*";
         public override string SharedDeclaration(string element, string name, long length) => $"__local {element} {name}[{length}];";

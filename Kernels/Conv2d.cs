@@ -195,6 +195,12 @@ public static partial class Conv2d
     {
         int weights = checked((int)options.WeightLength(shape.C));
         int elements = weights + (options.Bias ? options.OutChannels : 0);
+        if (UseRowParameterGradient(stream, options))
+        {
+            Conv2dParameterGradientRowsKernel.Launch(stream, elements, shape.N, shape.C, shape.H, shape.W, options.OutChannels, options.KernelSize,
+                options.Groups, Replicate(options), weights, x, dOut, dWeight, options.Bias ? dBias : dWeight);
+            return;
+        }
         int chunks = Chunks(shape, options);
         int pixels = checked(shape.N * shape.Plane);
         int chunkPixels = (pixels + chunks - 1) / chunks;

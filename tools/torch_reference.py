@@ -443,6 +443,29 @@ def write_torch_files(out):
     print(f"wrote torch.save fixtures to {os.path.normpath(out)}")
 
 
+# ---------------------------------------------------------------- the training network (issue 12)
+
+class BNReLU(nn.BatchNorm2d):
+    """BatchNorm2d then ReLU in one module: GpuAttention's fused BatchNorm, with BatchNorm2d's state-dict keys."""
+
+    def forward(self, x):
+        return F.relu(super().forward(x))
+
+
+def classifier_network(attention, widths=(32, 64, 128), in_channels=1, classes=10):
+    """GpuAttention's ClassifierNetwork: the same modules at the same Sequential indices, so state dicts move both ways."""
+    layers, c = [], in_channels
+    for block, w in enumerate(widths):
+        layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), BNReLU(w)]
+        c = w
+        if block > 0 and attention != 'none':
+            layers.append(build(attention, c, {}))
+        if block < 2:
+            layers.append(nn.MaxPool2d(2))
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, classes)]
+    return nn.Sequential(*layers)
+
+
 # ---------------------------------------------------------------- optimizers (issue 12)
 
 OPTIMIZER_CASES = [
@@ -484,12 +507,53 @@ def run_optimizer_case(index, kind, hyper, out):
     return name
 
 
+# ---------------------------------------------------------------- the whole training loop (issue 12)
+
+TRAIN_CASES = [
+    # attention, widths, batches of [N, 1, H, W], steps, SGD options
+    ('cbam', (8, 16, 32), [8, 1, 16, 16], 10, {'lr': 0.05, 'momentum': 0.9}),
+    ('se', (8, 16, 32), [8, 1, 12, 12], 10, {'lr': 0.05, 'momentum': 0.9, 'weight_decay': 1e-3}),
+]
+
+
+def run_train_case(index, attention, widths, shape, steps, sgd, out):
+    """10 SGD steps of the training network from torch's own initialization, in float64. Holds state.<key> (the start,
+    F32; I64 counts), x{s} (F32) and labels{s} (I64) for steps s = 1..10, loss{s} (F64), and after.<key> (F64; I64
+    counts), every parameter and buffer after the last step."""
+    torch.manual_seed(5000 + index)
+    generator = torch.Generator().manual_seed(6000 + index)
+    model = classifier_network(attention, widths)
+    state = {f'state.{k}': (v.clone() if v.dtype == torch.int64 else v.float().clone()) for k, v in model.state_dict().items()}
+    model = model.double()
+    model.load_state_dict({k[len('state.'):]: v for k, v in state.items()})
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), **sgd)
+    tensors = dict(state)
+    for step in range(1, steps + 1):
+        x = torch.randn(shape, generator=generator).float()
+        labels = torch.randint(0, 10, (shape[0],), generator=generator)
+        loss = F.cross_entropy(model(x.double()), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        tensors.update({f'x{step}': x, f'labels{step}': labels, f'loss{step}': loss.detach().reshape(1)})
+    for k, v in model.state_dict().items():
+        tensors[f'after.{k}'] = v.detach().clone()
+    name = f"train-{attention}-{index:02d}"
+    metadata = {'attention': attention, 'widths': json.dumps(list(widths)), 'shape': json.dumps(shape), 'steps': str(steps),
+                'sgd': json.dumps(sgd, sort_keys=True), 'torch': torch.__version__}
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, name + '.safetensors'), 'wb') as f:
+        f.write(safetensors_bytes(tensors, metadata))
+    return name
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', 'Tests', 'Goldens'))
-    parser.add_argument('--section', choices=['all', 'modules', 'optim', 'torch-files'], default='all',
+    parser.add_argument('--section', choices=['all', 'modules', 'optim', 'train', 'torch-files'], default='all',
                         help='which goldens to write (modules: the seeds\' modules; optim: torch.optim steps, under optim/; '
-                             'torch-files: the .pt reader\'s torch.save fixtures)')
+                             'train: the training loop, under train/; torch-files: the .pt reader\'s torch.save fixtures)')
     parser.add_argument('--torch-files', default=os.path.join(os.path.dirname(__file__), '..', 'Tests', 'TorchFiles'),
                         help='where the torch.save fixtures of the .pt reader go')
     args = parser.parse_args()
@@ -504,6 +568,10 @@ def main():
         folder = os.path.join(args.out, 'optim')
         names = [run_optimizer_case(i, kind, hyper, folder) for i, (kind, hyper) in enumerate(OPTIMIZER_CASES)]
         print(f"wrote {len(names)} optimizer cases to {os.path.normpath(folder)}")
+    if args.section in ('all', 'train'):
+        folder = os.path.join(args.out, 'train')
+        names = [run_train_case(i, *case, folder) for i, case in enumerate(TRAIN_CASES)]
+        print(f"wrote {len(names)} training-loop cases to {os.path.normpath(folder)}")
 
 
 if __name__ == '__main__':

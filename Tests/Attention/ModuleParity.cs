@@ -55,8 +55,8 @@ public abstract class ModuleParity(AcceleratorKind kind) : OpTest(kind)
         foreach (var (key, c) in module.NamedCounters()) Assert.Equal(t[$"after.{key}"].ToInt64s()[0], c.Value);
     }
 
-    /// <summary>DESIGN §8's tolerance: ‖a−b‖ ≤ 1e-4·‖b‖ + 1e-5·√numel, and no NaN.</summary>
-    public static void Close(float[] actual, HostTensor expected, string what)
+    /// <summary>DESIGN §8's tolerance: ‖a−b‖ ≤ scale·(1e-4·‖b‖ + 1e-5·√numel), and no NaN (scale: e.g. the training steps).</summary>
+    public static void Close(float[] actual, HostTensor expected, string what, double scale = 1)
     {
         double[] b = expected.ToDoubles();
         Assert.True(actual.Length == b.Length, $"{what}: {actual.Length} values, expected {b.Length}");
@@ -71,7 +71,7 @@ public abstract class ModuleParity(AcceleratorKind kind) : OpTest(kind)
             norm += b[i] * b[i];
             if (Math.Abs(d) > Math.Abs(actual[worst] - b[worst])) worst = i;
         }
-        double tolerance = 1e-4 * Math.Sqrt(norm) + 1e-5 * Math.Sqrt(b.Length);
+        double tolerance = scale * (1e-4 * Math.Sqrt(norm) + 1e-5 * Math.Sqrt(b.Length));
         Assert.True(Math.Sqrt(diff) <= tolerance,
             $"{what}: ‖a−b‖ = {Math.Sqrt(diff):G4} > {tolerance:G4} (‖b‖ = {Math.Sqrt(norm):G4}); worst at [{worst}]: expected {b[worst]:G9}, actual {actual[worst]:G9}");
     }

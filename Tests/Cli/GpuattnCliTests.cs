@@ -12,7 +12,7 @@ public sealed class GpuattnCliTests
 {
     private static readonly string Tool = Path.Combine(AppContext.BaseDirectory, "gpuattn.dll");
 
-    private static (int Exit, string Out, string Error) Run(params string[] args)
+    internal static (int Exit, string Out, string Error) Run(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add("exec");

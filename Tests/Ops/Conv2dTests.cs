@@ -93,6 +93,38 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
         Verify.Close(dBias!, numericalBias, 1e-5, 1e-4, $"{what}: dBias");
     }
 
+    /// <summary>The CPU-shaped (row) and GPU-shaped (two-pass) parameter gradients, each forced, on every accelerator.</summary>
+    [Theory]
+    [InlineData(false, 3, 1, Conv2dPadding.Zeros)]
+    [InlineData(false, 3, 2, Conv2dPadding.Replicate)]
+    [InlineData(false, 1, 1, Conv2dPadding.Zeros)]
+    [InlineData(false, 5, 3, Conv2dPadding.Zeros)]
+    [InlineData(true, 3, 1, Conv2dPadding.Zeros)]
+    [InlineData(true, 3, 2, Conv2dPadding.Replicate)]
+    [InlineData(true, 1, 1, Conv2dPadding.Zeros)]
+    public void BothParameterGradientVariantsMatchReference(bool gpuShaped, int k, int groups, Conv2dPadding padding)
+    {
+        var shape = new Shape4(3, 6, 9, 11);
+        var options = new Conv2dOptions(OutChannels: 6, KernelSize: k, Groups: groups, Bias: true, Padding: padding);
+        var (x, weight, _) = Inputs(11, shape, options);
+        double[] dOut = Random(12, options.OutputShape(shape).Size);
+        double[] dWeightBefore = Random(13, weight.Length), dBiasBefore = Random(14, 6);
+        Conv2d.GpuShapedParameterGradient = gpuShaped;
+        try
+        {
+            var (_, dWeight, dBias) = Run(shape, options, x, dOut, weight, dWeightBefore, dBiasBefore);
+            var expected = Conv2d.BackwardReference(x, dOut, shape, weight, options);
+            var magnitude = Conv2d.BackwardReference(Abs(x), Abs(dOut), shape, Abs(weight), options);
+            string what = $"Conv2d {(gpuShaped ? "GPU" : "CPU")}-shaped parameter gradient {shape} {options}";
+            Verify.Close(dWeight, Add(dWeightBefore, expected.DWeight), Atol(magnitude.DWeight), Rtol, $"{what}: dWeight");
+            Verify.Close(dBias!, Add(dBiasBefore, expected.DBias!), Atol(magnitude.DBias!), Rtol, $"{what}: dBias");
+        }
+        finally
+        {
+            Conv2d.GpuShapedParameterGradient = null;
+        }
+    }
+
     [Fact]
     public void WeightGradientSplitsLargeImagesIntoSeveralChunks()
     {

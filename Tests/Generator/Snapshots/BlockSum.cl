@@ -2,32 +2,32 @@
 #pragma OPENCL FP_CONTRACT OFF
 typedef struct { int X; int Y; } ga_idx2;
 typedef struct { int X; int Y; int Z; } ga_idx3;
-static inline ga_idx2 ga_make_idx2(int x, int y) { ga_idx2 r; r.X = x; r.Y = y; return r; }
-static inline ga_idx3 ga_make_idx3(int x, int y, int z) { ga_idx3 r; r.X = x; r.Y = y; r.Z = z; return r; }
+static inline __attribute__((always_inline)) ga_idx2 ga_make_idx2(int x, int y) { ga_idx2 r; r.X = x; r.Y = y; return r; }
+static inline __attribute__((always_inline)) ga_idx3 ga_make_idx3(int x, int y, int z) { ga_idx3 r; r.X = x; r.Y = y; r.Z = z; return r; }
 typedef struct { __global float* ptr; long len; } ga_view_float;
-static inline ga_view_float ga_make_view_float(__global float* p, long offset, long length) { ga_view_float r; r.ptr = p + offset; r.len = length; return r; }
-static inline ga_view_float ga_sub_float(ga_view_float v, long offset, long length) { ga_view_float r; r.ptr = v.ptr + offset; r.len = length; return r; }
-static inline bool ga_signbit_f(float x) { return x < 0 || (x == 0 && 1 / x < 0); }
-static inline char ga_f2sbyte(float x) { return x != x ? (char)0 : x <= -128.0f ? (char)-128 : x >= 127.0f ? (char)127 : (char)x; }
-static inline uchar ga_f2byte(float x) { return x != x ? (uchar)0 : x <= 0.0f ? (uchar)0 : x >= 255.0f ? (uchar)255 : (uchar)x; }
-static inline short ga_f2short(float x) { return x != x ? (short)0 : x <= -32768.0f ? (short)-32768 : x >= 32767.0f ? (short)32767 : (short)x; }
-static inline ushort ga_f2ushort(float x) { return x != x ? (ushort)0 : x <= 0.0f ? (ushort)0 : x >= 65535.0f ? (ushort)65535 : (ushort)x; }
-static inline int ga_f2int(float x) { return x != x ? (int)0 : x <= -2147483648.0f ? (-2147483647 - 1) : x >= 2147483647.0f ? 2147483647 : (int)x; }
-static inline uint ga_f2uint(float x) { return x != x ? (uint)0 : x <= 0.0f ? 0u : x >= 4294967295.0f ? 4294967295u : (uint)x; }
-static inline long ga_f2long(float x) { return x != x ? (long)0 : x <= -9223372036854775808.0f ? ((long)-9223372036854775807 - 1) : x >= 9223372036854775807.0f ? (long)9223372036854775807 : (long)x; }
-static inline ulong ga_f2ulong(float x) { return x != x ? (ulong)0 : x <= 0.0f ? (ulong)0 : x >= 18446744073709551615.0f ? (ulong)18446744073709551615u : (ulong)x; }
-static inline float ga_max_f(float a, float b) { if (a != a) return a; if (b != b) return b; if (a == b) return ga_signbit_f(a) ? b : a; return a > b ? a : b; }
-static inline float ga_min_f(float a, float b) { if (a != a) return a; if (b != b) return b; if (a == b) return ga_signbit_f(a) ? a : b; return a < b ? a : b; }
-static inline int ga_max_int(int a, int b) { return a > b ? a : b; }
-static inline int ga_min_int(int a, int b) { return a < b ? a : b; }
-static inline uint ga_max_uint(uint a, uint b) { return a > b ? a : b; }
-static inline uint ga_min_uint(uint a, uint b) { return a < b ? a : b; }
-static inline long ga_max_long(long a, long b) { return a > b ? a : b; }
-static inline long ga_min_long(long a, long b) { return a < b ? a : b; }
-static inline ulong ga_max_ulong(ulong a, ulong b) { return a > b ? a : b; }
-static inline ulong ga_min_ulong(ulong a, ulong b) { return a < b ? a : b; }
-static inline int ga_abs_int(int a) { return a < 0 ? (int)(0u - (uint)a) : a; }
-static inline long ga_abs_long(long a) { return a < 0 ? (long)((ulong)0 - (ulong)a) : a; }
+static inline __attribute__((always_inline)) ga_view_float ga_make_view_float(__global float* p, long offset, long length) { ga_view_float r; r.ptr = p + offset; r.len = length; return r; }
+static inline __attribute__((always_inline)) ga_view_float ga_sub_float(ga_view_float v, long offset, long length) { ga_view_float r; r.ptr = v.ptr + offset; r.len = length; return r; }
+static inline __attribute__((always_inline)) bool ga_signbit_f(float x) { return x < 0 || (x == 0 && 1 / x < 0); }
+static inline __attribute__((always_inline)) char ga_f2sbyte(float x) { return x != x ? (char)0 : x <= -128.0f ? (char)-128 : x >= 127.0f ? (char)127 : (char)x; }
+static inline __attribute__((always_inline)) uchar ga_f2byte(float x) { return x != x ? (uchar)0 : x <= 0.0f ? (uchar)0 : x >= 255.0f ? (uchar)255 : (uchar)x; }
+static inline __attribute__((always_inline)) short ga_f2short(float x) { return x != x ? (short)0 : x <= -32768.0f ? (short)-32768 : x >= 32767.0f ? (short)32767 : (short)x; }
+static inline __attribute__((always_inline)) ushort ga_f2ushort(float x) { return x != x ? (ushort)0 : x <= 0.0f ? (ushort)0 : x >= 65535.0f ? (ushort)65535 : (ushort)x; }
+static inline __attribute__((always_inline)) int ga_f2int(float x) { return x != x ? (int)0 : x <= -2147483648.0f ? (-2147483647 - 1) : x >= 2147483647.0f ? 2147483647 : (int)x; }
+static inline __attribute__((always_inline)) uint ga_f2uint(float x) { return x != x ? (uint)0 : x <= 0.0f ? 0u : x >= 4294967295.0f ? 4294967295u : (uint)x; }
+static inline __attribute__((always_inline)) long ga_f2long(float x) { return x != x ? (long)0 : x <= -9223372036854775808.0f ? ((long)-9223372036854775807 - 1) : x >= 9223372036854775807.0f ? (long)9223372036854775807 : (long)x; }
+static inline __attribute__((always_inline)) ulong ga_f2ulong(float x) { return x != x ? (ulong)0 : x <= 0.0f ? (ulong)0 : x >= 18446744073709551615.0f ? (ulong)18446744073709551615u : (ulong)x; }
+static inline __attribute__((always_inline)) float ga_max_f(float a, float b) { if (a != a) return a; if (b != b) return b; if (a == b) return ga_signbit_f(a) ? b : a; return a > b ? a : b; }
+static inline __attribute__((always_inline)) float ga_min_f(float a, float b) { if (a != a) return a; if (b != b) return b; if (a == b) return ga_signbit_f(a) ? a : b; return a < b ? a : b; }
+static inline __attribute__((always_inline)) int ga_max_int(int a, int b) { return a > b ? a : b; }
+static inline __attribute__((always_inline)) int ga_min_int(int a, int b) { return a < b ? a : b; }
+static inline __attribute__((always_inline)) uint ga_max_uint(uint a, uint b) { return a > b ? a : b; }
+static inline __attribute__((always_inline)) uint ga_min_uint(uint a, uint b) { return a < b ? a : b; }
+static inline __attribute__((always_inline)) long ga_max_long(long a, long b) { return a > b ? a : b; }
+static inline __attribute__((always_inline)) long ga_min_long(long a, long b) { return a < b ? a : b; }
+static inline __attribute__((always_inline)) ulong ga_max_ulong(ulong a, ulong b) { return a > b ? a : b; }
+static inline __attribute__((always_inline)) ulong ga_min_ulong(ulong a, ulong b) { return a < b ? a : b; }
+static inline __attribute__((always_inline)) int ga_abs_int(int a) { return a < 0 ? (int)(0u - (uint)a) : a; }
+static inline __attribute__((always_inline)) long ga_abs_long(long a) { return a < 0 ? (long)((ulong)0 - (ulong)a) : a; }
 static inline float ga_atomic_add_float_g(volatile __global float* p, float v) { int old = *(volatile __global int*)p; while (true) { float f = as_float(old); int seen = atomic_cmpxchg((volatile __global int*)p, old, as_int(f + v)); if (seen == old) return f; old = seen; } }
 static inline float ga_atomic_max_float_g(volatile __global float* p, float v) { int old = *(volatile __global int*)p; while (true) { float f = as_float(old); int seen = atomic_cmpxchg((volatile __global int*)p, old, as_int(ga_max_f(f, v))); if (seen == old) return f; old = seen; } }
 static inline float ga_atomic_min_float_g(volatile __global float* p, float v) { int old = *(volatile __global int*)p; while (true) { float f = as_float(old); int seen = atomic_cmpxchg((volatile __global int*)p, old, as_int(ga_min_f(f, v))); if (seen == old) return f; old = seen; } }

@@ -8,7 +8,7 @@ public static class AttentionModules
 {
     private sealed record Entry(string[] Options, Func<Accelerator, int, ModuleOptions, Module> Create);
 
-    private static readonly Dictionary<string, Entry> Entries = new()
+    private static readonly Dictionary<string, Entry> Entries = new(StringComparer.OrdinalIgnoreCase)
     {
         ["gam"] = new(GamAttention.OptionNames, GamAttention.Create),
         ["cbam"] = new(CbamAttention.OptionNames, CbamAttention.Create),
@@ -31,6 +31,19 @@ public static class AttentionModules
     {
         var entry = Find(module);
         return entry.Create(accelerator, channels, new ModuleOptions(module, options, entry.Options));
+    }
+
+    /// <summary>
+    /// <paramref name="module"/>'s options (type and default, as its factory reads them) and its state-dict keys with
+    /// their shapes for <paramref name="channels"/> channels, from a module built on <paramref name="accelerator"/>.
+    /// </summary>
+    public static ModuleDescription Describe(string module, int channels, Accelerator accelerator)
+    {
+        var entry = Find(module);
+        var options = new ModuleOptions(module, new Dictionary<string, string>(), entry.Options);
+        using var layer = entry.Create(accelerator, channels, options);
+        var keys = layer.StateDict().Select(t => (t.Name, t.DType.ToString(), t.Shape)).ToList();
+        return new ModuleDescription(module.ToLowerInvariant(), [.. options.Described.DistinctBy(o => o.Key)], keys);
     }
 
     private static Entry Find(string module) => Entries.TryGetValue(module, out var entry)

@@ -8,21 +8,28 @@ namespace GpuAttention.Attention;
 /// </summary>
 public sealed class ModuleOptions
 {
-    private readonly IReadOnlyDictionary<string, string> values;
+    private readonly Dictionary<string, string> values = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<OptionDescription> described = [];
 
-    /// <summary>Options for <paramref name="module"/>, which accepts only <paramref name="known"/> keys.</summary>
+    /// <summary>
+    /// Options for <paramref name="module"/>, which accepts only <paramref name="known"/> keys (in any case:
+    /// <c>Rate=4</c> is <c>rate=4</c>).
+    /// </summary>
     public ModuleOptions(string module, IReadOnlyDictionary<string, string> values, params string[] known)
     {
         Module = module;
-        this.values = values;
-        foreach (var key in values.Keys)
+        foreach (var (key, value) in values)
         {
-            if (!known.Contains(key))
-                throw new ArgumentException(known.Length == 0
+            string name = known.FirstOrDefault(k => string.Equals(k, key.Trim(), StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException(known.Length == 0
                     ? $"{module}: unknown option '{key}' ({module} takes no options)"
                     : $"{module}: unknown option '{key}' (expected {string.Join(", ", known)})");
+            this.values[name] = value.Trim();
         }
     }
+
+    /// <summary>Every option the module has looked up so far, with its type and default (what <c>gpuattn modules</c> lists).</summary>
+    public IReadOnlyList<OptionDescription> Described => described;
 
     /// <summary>The module's name, for errors.</summary>
     public string Module { get; }
@@ -30,6 +37,7 @@ public sealed class ModuleOptions
     /// <summary>An integer option.</summary>
     public int Int(string key, int fallback)
     {
+        described.Add(new(key, "integer", fallback.ToString(CultureInfo.InvariantCulture)));
         if (!values.TryGetValue(key, out var text)) return fallback;
         return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value)
             ? value
@@ -39,6 +47,7 @@ public sealed class ModuleOptions
     /// <summary>A boolean option (<c>true</c> or <c>false</c>).</summary>
     public bool Bool(string key, bool fallback)
     {
+        described.Add(new(key, "true or false", fallback ? "true" : "false"));
         if (!values.TryGetValue(key, out var text)) return fallback;
         return text.ToLowerInvariant() switch
         {
@@ -51,10 +60,17 @@ public sealed class ModuleOptions
     /// <summary>A choice among <paramref name="allowed"/>.</summary>
     public string Choice(string key, string fallback, params string[] allowed)
     {
+        described.Add(new(key, string.Join(" or ", allowed), fallback));
         if (!values.TryGetValue(key, out var text)) return fallback;
-        return allowed.Contains(text) ? text : throw new ArgumentException($"{Module}: option {key} expects {string.Join(" or ", allowed)}, got '{text}'");
+        return allowed.FirstOrDefault(a => string.Equals(a, text, StringComparison.OrdinalIgnoreCase)) ?? throw new ArgumentException($"{Module}: option {key} expects {string.Join(" or ", allowed)}, got '{text}'");
     }
 
     /// <summary>Whether <paramref name="key"/> was given.</summary>
     public bool Has(string key) => values.ContainsKey(key);
 }
+
+/// <summary>One option of a module: its key, the values it takes and its default.</summary>
+public sealed record OptionDescription(string Key, string Type, string Default);
+
+/// <summary>A module as <c>gpuattn modules</c> lists it: its options, and its state-dict keys with their shapes.</summary>
+public sealed record ModuleDescription(string Name, IReadOnlyList<OptionDescription> Options, IReadOnlyList<(string Key, string DType, long[] Shape)> StateDictKeys);

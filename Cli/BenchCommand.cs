@@ -20,10 +20,10 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var accelerator = new Option<string?>("--accelerator") { Description = "cpu, opencl or cuda (default: the best present)" };
-        var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam, se or all", DefaultValueFactory = _ => "all" };
+        var accelerator = AcceleratorOption.Create();
+        var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam, se or all (gpuattn modules lists each module's options and keys)", DefaultValueFactory = _ => "all" };
         var shape = new Option<string?>("--shape") { Description = "N,C,H,W (default: N=8 64@32² and 256@14²; DESIGN §11's shapes on CUDA)" };
-        var options = new Option<string[]>("--option") { Description = "key=value for the module, repeatable" };
+        var options = new Option<string[]>("--option") { Description = "key=value for the module, repeatable (see gpuattn modules)" };
         var elements = new Option<long>("--elements") { Description = "elements per stream of the copy/saxpy ceilings", DefaultValueFactory = _ => 16L << 20 };
         var compare = new Option<bool>("--compare-torch") { Description = "also time the seeds' PyTorch modules (tools/bench_torch.py, /usr/bin/python3 with torch)" };
         var json = new Option<FileInfo?>("--json") { Description = "write the module records as JSON" };
@@ -38,41 +38,47 @@ internal static class BenchCommand
             if (parse.GetValue(json) is { } jsonFile) CliErrors.CheckOutputPath(jsonFile.FullName, "--json");
             if (parse.GetValue(compare)) TorchBench.CheckAvailable();
             string chosen = parse.GetValue(module)!;
-            var moduleNames = chosen == "all" ? AttentionModules.Names : [chosen];
+            bool all = string.Equals(chosen, "all", StringComparison.OrdinalIgnoreCase);
+            var moduleNames = all ? AttentionModules.Names : [chosen.ToLowerInvariant()];
             var moduleOptions = RunCommand.ParseOptions(parse.GetValue(options) ?? []);
-            if (chosen == "all" && moduleOptions.Count > 0) throw new ArgumentException("--option needs one --module, not all");
+            if (all && moduleOptions.Count > 0) throw new ArgumentException("--option needs one --module, not all");
             foreach (var m in moduleNames) _ = AttentionModules.OptionNames(m);   // unknown module: one line, exit 2
             using var context = ComputeContext.Create();
-            using var acc = CliErrors.OpenFastestAccelerator(context, parse.GetValue(accelerator));
+            using var acc = AcceleratorOption.Open(context, parse.GetValue(accelerator), Console.Out);
             var shapes = parse.GetValue(shape) is { } text ? [ParseShape(text)] : ModuleBench.DefaultShapes(acc.Kind);
 
             var ceilings = new List<Result>();
             var records = new List<ModuleBench.Record>();
-            AnsiConsole.Progress().Start(progress =>
+            Output.Progress($"{acc.Kind}: {acc.Name}", 5 + moduleNames.Count * shapes.Length * 2, (begin, step) =>
             {
-                var task = progress.AddTask($"{acc.Kind}: {Markup.Escape(acc.Name)}", maxValue: 5 + moduleNames.Count * shapes.Length * 2);
-                ceilings.AddRange(Run(acc, n, () => task.Increment(1)));
+                begin("ceilings: copy, saxpy, launch overhead");
+                ceilings.AddRange(Run(acc, n, step));
                 double copy = ceilings.First(r => r.Benchmark == "copy").GBps;
                 foreach (var m in moduleNames)
                     foreach (var s in shapes)
-                        records.AddRange(ModuleBench.Run(acc, m, moduleOptions, s, copy, () => task.Increment(1)));
+                    {
+                        begin($"{m} {s.N}×{s.C}×{s.H}×{s.W}: forward, forward+backward");
+                        records.AddRange(ModuleBench.Run(acc, m, moduleOptions, s, copy, step));
+                    }
             });
 
-            var ceilingTable = new Table().AddColumns("ceiling", "elements", "median ms", "GB/s");
+            var ceilingTable = Output.Table("ceiling", "elements", "median ms", "GB/s");
             foreach (var r in ceilings)
                 ceilingTable.AddRow(r.Benchmark, r.Elements.ToString("N0"), r.MedianMs.ToString("F4"), r.GBps > 0 ? r.GBps.ToString("F1") : "-");
-            AnsiConsole.Write(ceilingTable);
+            Output.Console.Write(ceilingTable);
 
             string torchDevice = acc.Device.IsGpu ? "cuda" : "cpu";
             var torch = parse.GetValue(compare) ? TorchBench.Run(moduleNames, shapes, torchDevice) : null;
-            var table = new Table().AddColumns("module", "shape", "pass", "median ms", "GB/s", "% of copy", "GFLOP/s", "kept MiB", "peak MiB");
+            var table = Output.Table("module", "shape", "pass", "median ms", "runs", "IQR ms", "min–max ms", "GB/s", "% of copy", "GFLOP/s", "kept MiB", "peak MiB");
             if (torch != null) table.AddColumns($"PyTorch {torchDevice} ms", "speedup", "PyTorch saved MiB");
             static string MiB(long? bytes) => bytes is > 0 ? (bytes.Value / 1048576.0).ToString("F2") : "-";
             foreach (var r in records)
             {
                 var row = new List<string>
                 {
-                    r.Module, string.Join("×", r.Shape), r.Pass, r.MedianMs.ToString("F3"), r.GBps.ToString("F1"), (100 * r.CopyFraction).ToString("F0"),
+                    r.Module, string.Join("×", r.Shape), r.Pass, r.MedianMs.ToString("F3"), r.Time.Count.ToString(),
+                    $"{r.Time.Q1Ms:F3}–{r.Time.Q3Ms:F3}", $"{r.Time.MinMs:F3}–{r.Time.MaxMs:F3}",
+                    r.GBps.ToString("F1"), (100 * r.CopyFraction).ToString("F0"),
                     r.GFlops > 0 ? r.GFlops.ToString("F2") : "-",
                     MiB(r.KeptBytes), MiB(r.PeakBytes),
                 };
@@ -85,8 +91,10 @@ internal static class BenchCommand
                 }
                 table.AddRow(row.ToArray());
             }
-            AnsiConsole.MarkupLine($"[bold]{acc.Kind}: {Markup.Escape(acc.Name)}[/] (train mode; GB/s of the fewest bytes: x, y, dY, dX; kept: held from forward for backward; peak: during forward+backward, beyond parameters, x and dY)");
-            AnsiConsole.Write(table);
+            Output.Console.MarkupLine($"[bold]{acc.Kind}: {Markup.Escape(acc.Name)}[/] (train mode; median of the runs after a warm-up, IQR: the middle half of them; GB/s of the fewest bytes: x, y, dY, dX; kept: held from forward for backward; peak: during forward+backward, beyond parameters, x and dY)");
+            Output.Console.Write(table);
+            foreach (var r in records.Where(r => r.Time.IsNoisy))
+                Output.Console.MarkupLine(Markup.Escape($"warning: {r.Module} {string.Join("×", r.Shape)} {r.Pass} is noisy (IQR {r.Time.Q1Ms:F3}–{r.Time.Q3Ms:F3} ms around a median of {r.Time.MedianMs:F3} ms): another program is competing for the machine; rerun on a quiet machine before quoting it"));
             if (parse.GetValue(json) is { } file)
             {
                 var output = records.Select(r =>

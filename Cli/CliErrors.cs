@@ -63,23 +63,4 @@ internal static class CliErrors
         if (File.Exists(full) && (File.GetAttributes(full) & FileAttributes.ReadOnly) != 0)
             throw new UnauthorizedAccessException($"{option} '{path}' is read-only");
     }
-
-    /// <summary>The accelerator named by --accelerator, else the default (GPUATTN_ACCELERATOR, else CUDA > OpenCL GPU > CPU).</summary>
-    public static Accelerator OpenAccelerator(ComputeContext context, string? name) =>
-        name is null ? context.CreateDefaultAccelerator() : context.CreateAccelerator(ComputeContext.ParseKind(name, "--accelerator"));
-
-    /// <summary>
-    /// For benchmarks: --accelerator, else GPUATTN_ACCELERATOR, else CUDA, then any OpenCL device (PoCL on a CPU is
-    /// faster than the CPU accelerator), then the CPU.
-    /// </summary>
-    public static Accelerator OpenFastestAccelerator(ComputeContext context, string? name)
-    {
-        if (name is not null || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(ComputeContext.AcceleratorVariable)))
-            return OpenAccelerator(context, name);
-        foreach (var kind in new[] { AcceleratorKind.Cuda, AcceleratorKind.OpenCL })
-        {
-            if (context.Backends.Single(b => b.Kind == kind).IsAvailable) return context.CreateAccelerator(kind);
-        }
-        return context.CreateAccelerator(AcceleratorKind.Cpu);
-    }
 }

@@ -13,15 +13,16 @@ internal static class DevicesCommand
         command.SetAction(_ =>
         {
             using var context = ComputeContext.Create();
-            var table = new Table().AddColumns("kind", "name", "memory", "compute units", "max group", "driver");
+            var table = Output.Table("kind", "name", "memory", "compute units", "max group", "driver");
             foreach (var d in context.Devices)
             {
                 table.AddRow(d.Kind.ToString(), Markup.Escape(d.Name), $"{d.MemoryBytes / (double)(1L << 30):F1} GiB",
                     d.ComputeUnits.ToString(), d.MaxGroupSize.ToString(), Markup.Escape(d.Driver));
             }
-            AnsiConsole.Write(table);
+            Output.Console.Write(table);
             foreach (var b in context.Backends.Where(b => !b.IsAvailable))
-                AnsiConsole.MarkupLine($"[yellow]{b.Kind}[/] absent: {Markup.Escape(b.UnavailableReason ?? "no device")}");
+                Output.Console.MarkupLine($"[yellow]{b.Kind}[/] absent: {Markup.Escape(b.UnavailableReason ?? "no device")}");
+            Output.Console.MarkupLine($"default accelerator: {Markup.Escape(context.ChooseDefaultAccelerator().ToString())}");
             return 0;
         });
         return command;

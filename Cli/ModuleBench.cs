@@ -16,7 +16,11 @@ internal static class ModuleBench
 {
     /// <summary>One JSON record of DESIGN §9 (module, options, shape, accelerator, pass, median_ms) plus throughput.</summary>
     public sealed record Record(string Module, Dictionary<string, string> Options, int[] Shape, string Accelerator, string Pass,
-        double MedianMs, double GBps, double CopyFraction, long KeptBytes, long PeakBytes, double GFlops);
+        Timing.Sample Time, double GBps, double CopyFraction, long KeptBytes, long PeakBytes, double GFlops)
+    {
+        /// <summary>The median of the timed runs.</summary>
+        public double MedianMs => Time.MedianMs;
+    }
 
     /// <summary>The default shapes: DESIGN §11's on CUDA, N = 8 CNN shapes elsewhere.</summary>
     public static Shape4[] DefaultShapes(AcceleratorKind kind) => kind == AcceleratorKind.Cuda
@@ -38,13 +42,13 @@ internal static class ModuleBench
         int[] shapeArray = [shape.N, shape.C, shape.H, shape.W];
 
         double flops = ForwardFlops(layer, shape);
-        double forward = Timing.Median(acc, () =>
+        var forward = Timing.Measure(acc, () =>
         {
             using var y = layer.Forward(x);
         });
         step();
         yield return Make("forward", forward, 8, flops);
-        double both = Timing.Median(acc, () =>
+        var both = Timing.Measure(acc, () =>
         {
             using var y = layer.Forward(x);
             using var dx = layer.Backward(gradY);
@@ -54,10 +58,11 @@ internal static class ModuleBench
         // Backward costs about twice the forward's FLOPs (input and weight gradients each as much as the forward).
         yield return Make("forward_backward", both, 16, 3 * flops) with { KeptBytes = kept, PeakBytes = peak };
 
-        Record Make(string pass, double ms, int bytesPerElement, double passFlops)
+        Record Make(string pass, Timing.Sample time, int bytesPerElement, double passFlops)
         {
+            double ms = time.MedianMs;
             double gbps = bytesPerElement * shape.Size / (ms * 1e6);
-            return new Record(module, options, shapeArray, name, pass, ms, gbps, copyGBps > 0 ? gbps / copyGBps : 0, 0, 0, passFlops / (ms * 1e6));
+            return new Record(module, options, shapeArray, name, pass, time, gbps, copyGBps > 0 ? gbps / copyGBps : 0, 0, 0, passFlops / (ms * 1e6));
         }
     }
 
@@ -103,14 +108,27 @@ internal static class ModuleBench
     }
 }
 
-/// <summary>Medians of synchronized runs after a warm-up.</summary>
+/// <summary>Medians and spreads of synchronized runs after a warm-up.</summary>
 internal static class Timing
 {
+    /// <summary>The timed runs of one benchmark: how many, their median, quartiles and extremes, in ms.</summary>
+    public sealed record Sample(int Count, double MedianMs, double Q1Ms, double Q3Ms, double MinMs, double MaxMs)
+    {
+        /// <summary>
+        /// True when the middle half of the runs spans more than a quarter of the median: on a quiet machine repeated
+        /// runs of the same kernels agree far better, so such a spread means something else was competing.
+        /// </summary>
+        public bool IsNoisy => Count >= 5 && Q3Ms - Q1Ms > 0.25 * MedianMs;
+    }
+
+    /// <summary>The median in ms of <see cref="Measure"/>.</summary>
+    public static double Median(Accelerator acc, Action run) => Measure(acc, run).MedianMs;
+
     /// <summary>
-    /// Median wall time in ms of <paramref name="run"/> plus a synchronize: at least 5 runs and about a second, at most
-    /// 10,000 runs or 5 seconds (but never fewer than 3).
+    /// Wall times of <paramref name="run"/> plus a synchronize, after one warm-up run: at least 5 runs and about a
+    /// second, at most 10,000 runs or 5 seconds (but never fewer than 3).
     /// </summary>
-    public static double Median(Accelerator acc, Action run)
+    public static Sample Measure(Accelerator acc, Action run)
     {
         run();
         acc.Synchronize();
@@ -124,6 +142,7 @@ internal static class Timing
             times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         times.Sort();
-        return times[times.Count / 2];
+        double At(double q) => times[(int)Math.Round(q * (times.Count - 1))];
+        return new Sample(times.Count, times[times.Count / 2], At(0.25), At(0.75), times[0], times[^1]);
     }
 }

@@ -1,10 +1,11 @@
 using System.CommandLine;
 using GpuAttention.Cli;
 
-var root = new RootCommand("gpuattn: GpuAttention's devices, layers and benchmarks");
+var root = new RootCommand("gpuattn: GpuAttention's devices, modules, layers and benchmarks. How it works: docs/architecture.md");
 root.Subcommands.Add(DevicesCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ModulesCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && args.Length > 0)

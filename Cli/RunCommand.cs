@@ -14,21 +14,21 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam or se", Required = true };
-        var options = new Option<string[]>("--option") { Description = "key=value, repeatable", AllowMultipleArgumentsPerToken = false };
-        var state = new Option<FileInfo>("--state") { Description = "the state dict (safetensors)", Required = true };
-        var input = new Option<FileInfo>("--input") { Description = "x and optionally grad_y (safetensors)", Required = true };
+        var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam or se (gpuattn modules lists each module's options and state-dict keys)", Required = true };
+        var options = new Option<string[]>("--option") { Description = "key=value, repeatable; keys as gpuattn modules lists them (any case)", AllowMultipleArgumentsPerToken = false };
+        var state = new Option<FileInfo>("--state") { Description = "the state dict (.safetensors or a torch.save .pt, told apart by content)", Required = true };
+        var input = new Option<FileInfo>("--input") { Description = "x and optionally grad_y (.safetensors or .pt)", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "where y, grad_x, grad.* and state.* go", Required = true };
         var train = new Option<bool>("--train") { Description = "train mode (batch statistics, running stats updated)" };
-        var accelerator = new Option<string?>("--accelerator") { Description = "cpu, opencl or cuda (default: the best present)" };
+        var accelerator = AcceleratorOption.Create();
         var command = new Command("run", "Run a module on tensors from safetensors files and write the results") { module, options, state, input, output, train, accelerator };
         command.SetAction(parse =>
         {
-            string name = parse.GetValue(module)!;
+            string name = parse.GetValue(module)!.ToLowerInvariant();
             CliErrors.CheckOutputPath(parse.GetValue(output)!.FullName, "--out");
             var parsed = ParseOptions(parse.GetValue(options) ?? []);
-            var inputs = Safetensors.Read(parse.GetValue(input)!.FullName);
-            var stateDict = Safetensors.Read(parse.GetValue(state)!.FullName);
+            var inputs = TensorFile.Read(parse.GetValue(input)!.FullName);
+            var stateDict = TensorFile.Read(parse.GetValue(state)!.FullName);
             if (!inputs.TryGetValue("x", out var x))
                 throw new InvalidDataException($"input file has no tensor 'x' (it has {string.Join(", ", inputs.Keys)})");
             if (x.Shape.Length != 4) throw new InvalidDataException($"tensor 'x' has shape [{string.Join(", ", x.Shape)}], expected [N, C, H, W]");
@@ -36,7 +36,7 @@ internal static class RunCommand
                 throw new InvalidDataException($"tensor 'x' has shape [{string.Join(", ", x.Shape)}]: a tensor holds at most {int.MaxValue} elements and dimensions");
             float[] xValues = x.ToFloats();
             using var context = ComputeContext.Create();
-            using var acc = CliErrors.OpenAccelerator(context, parse.GetValue(accelerator));
+            using var acc = AcceleratorOption.Open(context, parse.GetValue(accelerator), Console.Out);
             using var layer = AttentionModules.Create(name, checked((int)x.Shape[1]), parsed, acc);
             layer.LoadStateDict(stateDict);
             if (parse.GetValue(train)) layer.Train(); else layer.Eval();

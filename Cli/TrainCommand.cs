@@ -34,7 +34,7 @@ internal static class TrainCommand
         var optimizer = new Option<string>("--optimizer") { Description = "adamw or sgd (momentum 0.9)", DefaultValueFactory = _ => "adamw" };
         var seed = new Option<int>("--seed") { Description = "seeds the initialization and the shuffling", DefaultValueFactory = _ => 0 };
         var limit = new Option<int?>("--limit") { Description = "use the first N images of each set (quick runs)" };
-        var accelerator = new Option<string?>("--accelerator") { Description = "cpu, opencl or cuda (default: CUDA, then OpenCL, then CPU)" };
+        var accelerator = AcceleratorOption.Create();
         var save = new Option<FileInfo?>("--save") { Description = "write the trained state dict (safetensors)" };
         var json = new Option<FileInfo?>("--json") { Description = "write the log as JSON, and the chart beside it (.svg)" };
         var widths = new Option<string>("--widths") { Description = "channels of the three conv blocks", DefaultValueFactory = _ => "32,64,128" };
@@ -68,7 +68,7 @@ internal static class TrainCommand
                 throw new InvalidDataException($"{folder}: images of {train.Rows}×{train.Cols} (train) and {test.Rows}×{test.Cols} (test); expected equal sizes of at least 4×4");
 
             using var context = ComputeContext.Create();
-            using var acc = CliErrors.OpenFastestAccelerator(context, parse.GetValue(accelerator));
+            using var acc = AcceleratorOption.Open(context, parse.GetValue(accelerator), Console.Out);
             var run = new Run(acc, attentionName, optimizerName, learningRate, batchSize, parse.GetValue(seed), channels, train, test);
             try
             {

@@ -301,8 +301,8 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
         return result;
     }
 
-    /// <summary>Loads a safetensors state dict.</summary>
-    public void Load(string path, IReadOnlyDictionary<string, string>? aliases = null) => LoadStateDict(Safetensors.Read(path), aliases);
+    /// <summary>Loads a state dict from a safetensors file or a PyTorch <c>torch.save</c> file, told apart by content (<see cref="TensorFile"/>).</summary>
+    public void Load(string path, IReadOnlyDictionary<string, string>? aliases = null) => LoadStateDict(TensorFile.Read(path), aliases);
 
     /// <summary>Saves the state dict as safetensors.</summary>
     public void Save(string path) => Safetensors.Write(path, StateDict());

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """docs/benchmarks.md and docs/benchmarks.svg from `gpuattn bench --compare-torch --json` files (one per accelerator).
 
-    /usr/bin/python3 tools/bench_report.py bench-opencl.json bench-cpu.json [--machine "..."] [--out docs]
+    /usr/bin/python3 tools/bench_report.py bench-opencl.json bench-cpu.json --out FOLDER [--machine "..."]
+
+--out is required (the committed docs/ is written only when you name it). The machine is labelled from the devices
+the records were measured on (their "accelerator" fields) unless --machine says otherwise.
 
 The chart shows, per module, shape and pass, the speedup over PyTorch on the CPU (their time / ours; right of 1 is
 faster). The tables give our medians, GB/s of the fewest bytes, % of the copy bandwidth measured in the same run,
@@ -77,13 +80,15 @@ def markdown(records, machine, date):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('files', nargs='+')
-    parser.add_argument('--machine', default='2-core AMD EPYC (this project\'s CI kind), no GPU')
-    parser.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', 'docs'))
+    parser.add_argument('--machine', help='the machine label (default: the devices the records name)')
+    parser.add_argument('--out', required=True, help='the folder benchmarks.md and benchmarks.svg go to')
     parser.add_argument('--analysis', help='a markdown file appended after the tables')
     args = parser.parse_args()
     records = load(args.files)
+    machine = args.machine or 'measured on ' + ', '.join(sorted({r['accelerator'] for r in records}))
+    os.makedirs(args.out, exist_ok=True)
     svg(records, os.path.join(args.out, 'benchmarks.svg'))
-    text = markdown(records, args.machine, datetime.date.today().isoformat())
+    text = markdown(records, machine, datetime.date.today().isoformat())
     if args.analysis:
         with open(args.analysis) as f:
             text += '\n' + f.read()

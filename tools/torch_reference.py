@@ -15,9 +15,11 @@ in train or eval mode: forward, backward of sum(y * grad_y). One safetensors fil
 and the metadata module, options (JSON), mode and shape. The goldens are committed: the tests need no Python.
 """
 import argparse
+import collections
 import json
 import os
 import struct
+import zipfile
 
 import torch
 import torch.nn as nn
@@ -340,6 +342,111 @@ def run_case(index, module, options, shape, mode, out):
     return name
 
 
+# ---------------------------------------------------------------- torch.save files (the .pt reader's fixtures)
+
+class _Evil:
+    """What a hostile .pt carries: unpickling it with pickle.load would run a shell command."""
+
+    def __reduce__(self):
+        return (os.system, ('touch /tmp/gpuattn-pickle-was-executed',))
+
+
+class _FakeStorage:
+    """A storage reference whose declared numel we choose, for a pickle torch.save itself would never write."""
+
+    def __init__(self, key, numel):
+        self.key, self.numel = key, numel
+
+
+class _FakeTensor:
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, size, stride, False, collections.OrderedDict())
+
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v2, self.args)
+
+
+def _write_pt_by_hand(path, state, storages):
+    """A .pt laid out as torch.save lays it out (archive/data.pkl, archive/data/<key>, archive/version)."""
+    import io
+    import pickle
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, _FakeStorage):
+                return ('storage', torch.FloatStorage, obj.key, 'cpu', obj.numel)
+            return None
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=2).dump(state)
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as z:
+        z.writestr('archive/data.pkl', buffer.getvalue())
+        for key, data in storages.items():
+            z.writestr(f'archive/data/{key}', data)
+        z.writestr('archive/version', '3\n')
+
+
+def _rewrite_zip(source, path, change):
+    """Copies the zip at source to path, passing each entry's (name, bytes) through change (None drops it)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            changed = change(info.filename, src.read(info.filename))
+            if changed is not None:
+                dst.writestr(info.filename, changed)
+
+
+def write_torch_files(out):
+    """Small torch.save fixtures for Tests/TorchFiles: real state dicts (each golden case's state before its step,
+    as the user's torch.save(model.state_dict()) writes it), every tensor layout a state dict can hold beside its
+    expected contiguous values (safetensors), dtypes we refuse, and hostile or damaged files."""
+    os.makedirs(out, exist_ok=True)
+    for index, (module, options, shape) in enumerate(CASES):
+        # The same draws as run_case's train case, so the state equals that golden's state.* tensors.
+        generator = torch.Generator().manual_seed(1000 + index * 2)
+        model = build(module, shape[1], options)
+        randomize(model, generator)
+        name = f"{module}-{index:02d}"
+        torch.save(model.state_dict(), os.path.join(out, f'{name}.state.pt'))
+        x32 = ((torch.rand(shape, generator=generator) - 0.5) * 4).float()
+        g32 = ((torch.rand(shape, generator=generator) - 0.5) * 2).float()
+        if index in (1, 9, 13):
+            torch.save({'x': x32, 'grad_y': g32}, os.path.join(out, f'{name}.input.pt'))
+
+    generator = torch.Generator().manual_seed(77)
+    big = torch.rand(3, 5, generator=generator)
+    layouts = collections.OrderedDict([
+        ('contiguous', torch.rand(2, 3, generator=generator)),
+        ('transposed', torch.rand(3, 4, generator=generator).t()),
+        ('shared', big),
+        ('row_of_shared', big[1]),                       # offset 5 into big's storage
+        ('every_other_column', torch.rand(4, 6, generator=generator)[:, ::2]),
+        ('expanded', torch.rand(3, 1, generator=generator).expand(3, 4)),   # stride 0
+        ('float64', torch.rand(2, 2, generator=generator, dtype=torch.float64)),
+        ('int64_scalar', torch.tensor(7)),
+        ('empty', torch.zeros(0, 3)),
+    ])
+    torch.save(layouts, os.path.join(out, 'layouts.pt'))
+    torch.save(layouts, os.path.join(out, 'layouts-protocol4.pt'), pickle_protocol=4)
+    with open(os.path.join(out, 'layouts.safetensors'), 'wb') as f:
+        f.write(safetensors_bytes({k: v.contiguous() for k, v in layouts.items()}, {'torch': torch.__version__}))
+
+    torch.save({'w': torch.rand(2, 3).half()}, os.path.join(out, 'float16.pt'))
+    torch.save({'w': torch.rand(2, 3).bfloat16()}, os.path.join(out, 'bfloat16.pt'))
+    torch.save({'w': torch.rand(2)}, os.path.join(out, 'legacy.pt'), _use_new_zipfile_serialization=False)
+    torch.save({'epoch': 3, 'state_dict': {'w': torch.rand(2)}}, os.path.join(out, 'checkpoint.pt'))
+    torch.save({'w': _Evil()}, os.path.join(out, 'hostile-system.pt'))
+    good = os.path.join(out, 'layouts.pt')
+    # The storage of 'contiguous' (key 0: 6 floats) cut to 2 floats, and the storage of 'transposed' (key 1) dropped.
+    _rewrite_zip(good, os.path.join(out, 'short-storage.pt'), lambda n, b: b[:8] if n.endswith('/data/0') else b)
+    _rewrite_zip(good, os.path.join(out, 'missing-entry.pt'), lambda n, b: None if n.endswith('/data/1') else b)
+    # A tensor of 10 elements on a storage that declares (and holds) 4.
+    storage = _FakeStorage('0', 4)
+    _write_pt_by_hand(os.path.join(out, 'tensor-past-storage.pt'),
+                      collections.OrderedDict([('w', _FakeTensor(storage, 0, (10,), (1,)))]),
+                      {'0': struct.pack('<4f', 1, 2, 3, 4)})
+    print(f"wrote torch.save fixtures to {os.path.normpath(out)}")
+
+
 # ---------------------------------------------------------------- the training network (issue 12)
 
 class BNReLU(nn.BatchNorm2d):
@@ -448,10 +555,15 @@ def run_train_case(index, attention, widths, shape, steps, sgd, out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', 'Tests', 'Goldens'))
-    parser.add_argument('--section', choices=['all', 'modules', 'optim', 'train'], default='all',
-                        help='which goldens to write (modules: the seeds\' modules; optim: torch.optim steps, under optim/; train: the training loop, under train/)')
+    parser.add_argument('--section', choices=['all', 'modules', 'optim', 'train', 'torch-files'], default='all',
+                        help='which goldens to write (modules: the seeds\' modules; optim: torch.optim steps, under optim/; '
+                             'train: the training loop, under train/; torch-files: the .pt reader\'s torch.save fixtures)')
+    parser.add_argument('--torch-files', default=os.path.join(os.path.dirname(__file__), '..', 'Tests', 'TorchFiles'),
+                        help='where the torch.save fixtures of the .pt reader go')
     parser.add_argument('--cases', help='comma-separated module case indices to write (default: all), so adding cases rewrites no committed golden')
     args = parser.parse_args()
+    if args.section in ('all', 'torch-files'):
+        write_torch_files(args.torch_files)
     os.makedirs(args.out, exist_ok=True)
     torch.use_deterministic_algorithms(True)
     if args.section in ('all', 'modules'):

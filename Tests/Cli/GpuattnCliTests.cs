@@ -61,6 +61,90 @@ public sealed class GpuattnCliTests
         }
     }
 
+    [Fact]
+    public void PipedOutputIsPlainAlignedTextWithSpreadsAndTheAcceleratorsReason()
+    {
+        var (exit, stdout, stderr) = Run("bench", "--module", "se", "--shape", "1,16,4,4", "--elements", "4096");
+        Assert.True(exit == 0, $"exit {exit}: {stderr}{stdout}");
+        Assert.False(stdout.Contains((char)27), stdout);                     // no ANSI escapes in a log
+        Assert.Contains("accelerator: Cpu (", stdout);
+        Assert.Contains("GPUATTN_ACCELERATOR=cpu", stdout);
+        var rows = stdout.Split('\n').Where(l => l.StartsWith("| se ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, rows.Count);                                   // one unwrapped Markdown row per pass
+        Assert.All(rows, r => Assert.Matches(@"\| \d+ +\| [\d.]+–[\d.]+ +\| [\d.]+–[\d.]+ ", r));   // runs, IQR, min–max
+        Assert.True(stdout.Split('\n').Length < 40, stdout);           // progress as a few lines, not one per percent
+        var (devicesExit, devices, _) = Run("devices");
+        Assert.Equal(0, devicesExit);
+        Assert.False(devices.Contains((char)27), devices);
+        Assert.Contains("| kind ", devices);
+        Assert.Contains("default accelerator: Cpu", devices);
+    }
+
+    [Fact]
+    public void ModulesListsEveryModuleWithOptionsDefaultsAndKeys()
+    {
+        var (exit, stdout, stderr) = Run("modules", "--channels", "32");
+        Assert.True(exit == 0, $"exit {exit}: {stderr}{stdout}");
+        foreach (var name in GpuAttention.Attention.AttentionModules.Names) Assert.Contains($"\n{name}: ", "\n" + stdout);
+        Assert.Matches(@"\| rate +\| integer +\| 4 ", stdout);
+        Assert.Matches(@"\| padding +\| zeros or replicate +\| zeros ", stdout);
+        Assert.Matches(@"\| fc\.0\.weight +\| F32 +\| \[2, 32\] ", stdout);            // se, reduction 16, C = 32
+        Assert.Matches(@"\| Channel_Att\.bn2\.num_batches_tracked +\| I64 +\| \[\] ", stdout);
+        var (help, helpText, _) = Run("run", "--help");
+        Assert.Equal(0, help);
+        Assert.Contains("gpuattn modules", helpText);
+    }
+
+    [Fact]
+    public void ModuleNamesAndOptionKeysAreCaseInsensitive()
+    {
+        string output = Path.Combine(Path.GetTempPath(), $"gpuattn-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            string files = Path.Combine(AppContext.BaseDirectory, "TorchFiles");
+            // se-02's state is SE on 12 channels, the input has 32: the error shows "SE" found se and "Reduction=4" set
+            // reduction (fc.0.weight expected [32 / 4, 32], not the default's [32 / 16, 32]).
+            var (exit, stdout, stderr) = Run("run", "--module", "SE", "--option", "Reduction=4", "--state", Path.Combine(files, "se-02.state.pt"),
+                "--input", Path.Combine(files, "se-01.input.pt"), "--out", output);
+            Assert.True(exit == 2 && stderr.Contains("SE: 'fc.0.weight' has shape [3, 12], expected [8, 32]"), $"exit {exit}: {stderr}{stdout}");
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Theory]
+    [InlineData("se-01", "cpu")]
+    [InlineData("nam-09", "opencl")]
+    [InlineData("gam-13", "cpu")]
+    public void RunReproducesPyTorchFromTorchSaveFiles(string name, string accelerator)
+    {
+        // The user's own files: torch.save(model.state_dict()) and torch.save({'x': x, 'grad_y': g}), not safetensors.
+        var (t, metadata) = Safetensors.ReadWithMetadata(Path.Combine(ModuleParity.Folder, name + "-train.safetensors"));
+        var openCL = Infrastructure.AcceleratorPool.Context.Backends.Single(b => b.Kind == GpuAttention.Compute.AcceleratorKind.OpenCL);
+        if (accelerator == "opencl" && !openCL.IsAvailable) Assert.Skip($"OpenCL accelerator unavailable: {openCL.UnavailableReason}");
+        string output = Path.Combine(Path.GetTempPath(), $"gpuattn-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            string files = Path.Combine(AppContext.BaseDirectory, "TorchFiles");
+            var args = new List<string> { "run", "--module", metadata["module"], "--state", Path.Combine(files, name + ".state.pt"),
+                "--input", Path.Combine(files, name + ".input.pt"), "--out", output, "--accelerator", accelerator, "--train" };
+            foreach (var (key, value) in ModuleParity.Options(metadata)) args.AddRange(["--option", $"{key}={value}"]);
+            var (exit, stdout, stderr) = Run([.. args]);
+            Assert.True(exit == 0, $"exit {exit}: {stderr}{stdout}");
+            var result = Safetensors.Read(output);
+            ModuleParity.Close(result["y"].ToFloats(), t["y"], "y");
+            ModuleParity.Close(result["grad_x"].ToFloats(), t["grad_x"], "grad_x");
+            foreach (var key in t.Keys.Where(k => k.StartsWith("grad.")))
+                ModuleParity.Close(result[key].ToFloats(), t[key], key);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
     [Theory]
     [InlineData("unknown module 'xyz'", "run", "--module", "xyz", "--state", "STATE", "--input", "INPUT", "--out", "OUT")]
     [InlineData("se: unknown option 'rate'", "run", "--module", "se", "--option", "rate=4", "--state", "STATE", "--input", "INPUT", "--out", "OUT")]
@@ -68,6 +152,9 @@ public sealed class GpuattnCliTests
     [InlineData("--option expects key=value, got 'reduction'", "run", "--module", "se", "--option", "reduction", "--state", "STATE", "--input", "INPUT", "--out", "OUT")]
     [InlineData("shorter than the 8-byte header length", "run", "--module", "se", "--state", "CORRUPT", "--input", "INPUT", "--out", "OUT")]
     [InlineData("SE: state dict is missing", "run", "--module", "se", "--state", "INPUT", "--input", "INPUT", "--out", "OUT")]
+    [InlineData("refers to the global 'posix.system'", "run", "--module", "se", "--state", "HOSTILE", "--input", "INPUT", "--out", "OUT")]
+    [InlineData("is float16 (torch.HalfStorage)", "run", "--module", "se", "--state", "HALF", "--input", "INPUT", "--out", "OUT")]
+    [InlineData("is a directory", "run", "--module", "se", "--state", "FOLDER", "--input", "INPUT", "--out", "OUT")]
     [InlineData("expected cpu, opencl or cuda, got 'tpu'", "bench", "--accelerator", "tpu")]
     [InlineData("Unrecognized command or argument 'bogus'", "bogus")]
     public void BadInputIsOneLineAndExitCodeTwo(string message, params string[] args)
@@ -80,7 +167,17 @@ public sealed class GpuattnCliTests
             Safetensors.Write(state, t.Where(p => p.Key.StartsWith("state.")).Select(p => p.Value with { Name = p.Key["state.".Length..] }));
             Safetensors.Write(input, [t["x"]]);
             File.WriteAllBytes(corrupt, [1, 2, 3]);
-            var resolved = args.Select(a => a switch { "STATE" => state, "INPUT" => input, "CORRUPT" => corrupt, "OUT" => Path.Combine(folder, "out.safetensors"), _ => a }).ToArray();
+            var resolved = args.Select(a => a switch
+            {
+                "STATE" => state,
+                "INPUT" => input,
+                "CORRUPT" => corrupt,
+                "FOLDER" => folder,
+                "HOSTILE" => Path.Combine(AppContext.BaseDirectory, "TorchFiles", "hostile-system.pt"),
+                "HALF" => Path.Combine(AppContext.BaseDirectory, "TorchFiles", "float16.pt"),
+                "OUT" => Path.Combine(folder, "out.safetensors"),
+                _ => a
+            }).ToArray();
             var (exit, _, stderr) = Run(resolved);
             Assert.Equal(2, exit);
             Assert.Contains(message, stderr);

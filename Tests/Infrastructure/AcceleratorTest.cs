@@ -16,6 +16,12 @@ public abstract class AcceleratorTest(AcceleratorKind kind) : IDisposable
     /// <summary>The kind of accelerator this class runs on.</summary>
     protected AcceleratorKind Kind { get; } = kind;
 
+    /// <summary>
+    /// True on the ILGPU backend: on a machine without a GPU that is ILGPU's CPU accelerator, one OS thread per lane, so
+    /// tests there use their smallest shapes (the whole ILGPU class must finish in minutes on two cores).
+    /// </summary>
+    protected bool IsIlgpu => Kind == AcceleratorKind.Ilgpu;
+
     /// <summary>The run's accelerator of <see cref="Kind"/>; skips the test when there is none.</summary>
     protected Accelerator Accelerator
     {

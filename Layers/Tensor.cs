@@ -9,11 +9,15 @@ namespace GpuAttention.Layers;
 /// </summary>
 public sealed class Tensor : IDisposable
 {
+    private readonly bool ownsBuffer = true;
+
     private Tensor(MemoryBuffer<float> buffer, long[] shape)
     {
         Buffer = buffer;
         Shape = shape;
     }
+
+    private Tensor(MemoryBuffer<float> buffer, long[] shape, bool ownsBuffer) : this(buffer, shape) => this.ownsBuffer = ownsBuffer;
 
     /// <summary>The device memory.</summary>
     public MemoryBuffer<float> Buffer { get; }
@@ -41,6 +45,22 @@ public sealed class Tensor : IDisposable
         if (shape.Any(d => d < 0)) throw new ArgumentException($"shape [{string.Join(", ", shape)}] has a negative dimension", nameof(shape));
         long count = shape.Aggregate(1L, (a, b) => checked(a * b));
         return new Tensor(accelerator.Allocate<float>(count), [.. shape]);
+    }
+
+    /// <summary>
+    /// A tensor over <paramref name="buffer"/>, which it does not own: no copy, and disposing the tensor leaves the buffer
+    /// alone (for example a buffer over an ILGPU program's view, <c>IlgpuAccelerator.Wrap(view)</c>). The shape's element
+    /// count must equal the buffer's length.
+    /// </summary>
+    public static Tensor FromBuffer(MemoryBuffer<float> buffer, params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        ObjectDisposedException.ThrowIf(buffer.IsDisposed, buffer);
+        if (shape.Any(d => d < 0)) throw new ArgumentException($"shape [{string.Join(", ", shape)}] has a negative dimension", nameof(shape));
+        long count = shape.Aggregate(1L, (a, b) => checked(a * b));
+        if (count != buffer.Length)
+            throw new ArgumentException($"shape [{string.Join(", ", shape)}] has {count} elements, the buffer {buffer.Length}", nameof(shape));
+        return new Tensor(buffer, [.. shape], ownsBuffer: false);
     }
 
     /// <summary>A tensor of <paramref name="shape"/> set to zero.</summary>
@@ -81,7 +101,10 @@ public sealed class Tensor : IDisposable
     public void CopyFrom(ReadOnlySpan<float> values) => Buffer.CopyFrom(values);
 
     /// <inheritdoc />
-    public void Dispose() => Buffer.Dispose();
+    public void Dispose()
+    {
+        if (ownsBuffer) Buffer.Dispose();
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"Tensor[{string.Join(", ", Shape)}] on {Accelerator.Name}";

@@ -33,20 +33,6 @@ public static class AttentionModules
         return entry.Create(accelerator, channels, new ModuleOptions(module, options, entry.Options));
     }
 
-    /// <summary>
-    /// Small random weights in [-0.1, 0.1] for every parameter but BatchNorm's γ, which stays 1 as PyTorch initializes
-    /// it: what benchmarks run on, so timings see real values rather than zeros.
-    /// </summary>
-    public static void InitializeForBenchmark(Module layer, int seed = 5)
-    {
-        var random = new Random(seed);
-        foreach (var (key, p) in layer.NamedParameters())
-        {
-            if (p.Value.Shape.Count == 1 && key.EndsWith("weight", StringComparison.Ordinal)) continue;
-            p.Value.CopyFrom(Enumerable.Range(0, checked((int)p.Value.Count)).Select(_ => (float)(random.NextDouble() * 0.2 - 0.1)).ToArray());
-        }
-    }
-
     private static Entry Find(string module) => Entries.TryGetValue(module, out var entry)
         ? entry
         : throw new ArgumentException($"unknown module '{module}' (expected {string.Join(", ", Entries.Keys)})");

@@ -66,8 +66,8 @@ public sealed class CbamAttention : Module
         new(accelerator, channels, options.Int("reduction", 16), options.Bool("no_spatial", false));
 
     /// <summary>
-    /// CBAM over <paramref name="channels"/> channels with a C/<paramref name="reduction"/> hidden MLP; zero-initialized
-    /// weights and PyTorch's BatchNorm initialization (load a state dict to set them). C must be divisible by r (the
+    /// CBAM over <paramref name="channels"/> channels with a C/<paramref name="reduction"/> hidden MLP, initialized as
+    /// PyTorch's (<see cref="ParameterInit"/>; load a state dict to set other weights). C must be divisible by r (the
     /// channel MLP's tiling needs it).
     /// </summary>
     public CbamAttention(Accelerator accelerator, int channels, int reduction = 16, bool noSpatial = false) : base("CBAM", accelerator)

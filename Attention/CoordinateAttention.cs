@@ -76,7 +76,7 @@ public sealed class CoordinateAttention : Module
 
     /// <summary>
     /// Coordinate attention over <paramref name="channels"/> channels with mip = max(8, C / <paramref name="reduction"/>)
-    /// hidden channels; zero-initialized weights and PyTorch's BatchNorm initialization (load a state dict to set them).
+    /// hidden channels, initialized as PyTorch's (<see cref="ParameterInit"/>; load a state dict to set other weights).
     /// </summary>
     public CoordinateAttention(Accelerator accelerator, int channels, int reduction = 32) : base("CA", accelerator)
     {

@@ -63,7 +63,7 @@ public sealed class GamAttention : Module
     }
 
     /// <summary>
-    /// GAM on <paramref name="channels"/> channels with zero-initialized parameters (load a state dict to set them).
+    /// GAM on <paramref name="channels"/> channels initialized as PyTorch's (<see cref="ParameterInit"/>; load a state dict to set other weights).
     /// <paramref name="shuffle"/> null means 4 with <paramref name="group"/> and 0 (no shuffle) without, as the seed.
     /// </summary>
     public GamAttention(Accelerator accelerator, int channels, int rate = 4, bool group = true, int? shuffle = null,

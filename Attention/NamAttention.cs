@@ -42,7 +42,7 @@ public sealed class NamAttention : Module
         if (channels < 1) throw new ArgumentException($"NAM: channels must be at least 1, got {channels}");
         Channels = channels;
         bn = AddChild("Channel_Att.bn2", new BatchNorm2dLayer(accelerator, channels, name: "NAM"));
-        weights = Tensor.Empty(accelerator, channels);
+        weights = Tensor.Empty(accelerator, channels).DetachFromScope();
     }
 
     /// <summary>Channels C.</summary>

@@ -48,8 +48,8 @@ public sealed class SeAttention : Module
         new(accelerator, channels, options.Int("reduction", 16), options.Bool("bias", false));
 
     /// <summary>
-    /// SE over <paramref name="channels"/> channels with C/<paramref name="reduction"/> hidden units; zero-initialized
-    /// weights (load a state dict to set them). C must be divisible by r (the channel MLP's tiling needs it).
+    /// SE over <paramref name="channels"/> channels with C/<paramref name="reduction"/> hidden units, initialized as
+    /// PyTorch's (<see cref="ParameterInit"/>; load a state dict to set other weights). C must be divisible by r (the channel MLP's tiling needs it).
     /// </summary>
     public SeAttention(Accelerator accelerator, int channels, int reduction = 16, bool bias = false) : base("SE", accelerator)
     {
@@ -66,10 +66,11 @@ public sealed class SeAttention : Module
         Channels = channels;
         Reduction = reduction;
         int hidden = channels / reduction;
-        w1 = AddParameter("fc.0.weight", hidden, channels);
-        b1 = bias ? AddParameter("fc.0.bias", hidden) : null;
-        w2 = AddParameter("fc.2.weight", channels, hidden);
-        b2 = bias ? AddParameter("fc.2.bias", channels) : null;
+        // nn.Linear(C, C/r) then nn.Linear(C/r, C), initialized as PyTorch's (weight, then bias, of each).
+        w1 = AddParameter("fc.0.weight", ParameterInit.KaimingUniform(channels), hidden, channels);
+        b1 = bias ? AddParameter("fc.0.bias", ParameterInit.BiasUniform(channels), hidden) : null;
+        w2 = AddParameter("fc.2.weight", ParameterInit.KaimingUniform(hidden), channels, hidden);
+        b2 = bias ? AddParameter("fc.2.bias", ParameterInit.BiasUniform(hidden), channels) : null;
     }
 
     /// <summary>Channels C.</summary>

@@ -60,9 +60,10 @@ internal static class BenchCommand
                 ceilingTable.AddRow(r.Benchmark, r.Elements.ToString("N0"), r.MedianMs.ToString("F4"), r.GBps > 0 ? r.GBps.ToString("F1") : "-");
             AnsiConsole.Write(ceilingTable);
 
-            var torch = parse.GetValue(compare) ? TorchBench.Run(moduleNames, shapes) : null;
+            string torchDevice = acc.Device.IsGpu ? "cuda" : "cpu";
+            var torch = parse.GetValue(compare) ? TorchBench.Run(moduleNames, shapes, torchDevice) : null;
             var table = new Table().AddColumns("module", "shape", "pass", "median ms", "GB/s", "% of copy", "GFLOP/s", "kept MiB", "peak MiB");
-            if (torch != null) table.AddColumns("PyTorch CPU ms", "speedup", "PyTorch saved MiB");
+            if (torch != null) table.AddColumns($"PyTorch {torchDevice} ms", "speedup", "PyTorch saved MiB");
             static string MiB(long? bytes) => bytes is > 0 ? (bytes.Value / 1048576.0).ToString("F2") : "-";
             foreach (var r in records)
             {
@@ -74,10 +75,10 @@ internal static class BenchCommand
                 };
                 if (torch != null)
                 {
-                    var t = torch.TryGetValue((r.Module, string.Join(",", r.Shape), r.Pass), out var theirs) ? theirs : ((double, long?)?)null;
-                    row.Add(t?.Item1.ToString("F3") ?? "-");
-                    row.Add(t is { } v ? (v.Item1 / r.MedianMs).ToString("F2") + "×" : "-");
-                    row.Add(MiB(t?.Item2));
+                    var t = torch.GetValueOrDefault((r.Module, string.Join(",", r.Shape), r.Pass));
+                    row.Add(t?.EagerMs?.ToString("F3") ?? "-");
+                    row.Add(t?.EagerMs is { } eager ? (eager / r.MedianMs).ToString("F2") + "×" : "-");
+                    row.Add(MiB(t?.SavedBytes));
                 }
                 table.AddRow(row.ToArray());
             }
@@ -87,7 +88,7 @@ internal static class BenchCommand
             {
                 var output = records.Select(r =>
                 {
-                    var t = torch != null && torch.TryGetValue((r.Module, string.Join(",", r.Shape), r.Pass), out var theirs) ? theirs : ((double Ms, long? SavedBytes)?)null;
+                    var t = torch?.GetValueOrDefault((r.Module, string.Join(",", r.Shape), r.Pass));
                     return new
                     {
                         module = r.Module,
@@ -101,7 +102,11 @@ internal static class BenchCommand
                         gflop_per_s = r.GFlops,
                         kept_bytes = r.KeptBytes,
                         peak_bytes = r.PeakBytes,
-                        torch_cpu_ms = t?.Ms,
+                        torch_cpu_ms = torchDevice == "cpu" ? t?.EagerMs : null,
+                        torch_device = t is null ? null : torchDevice,
+                        torch_ms = t?.EagerMs,
+                        torch_variants_ms = t?.Variants,
+                        torch_errors = t is { Errors.Count: > 0 } ? t.Errors : null,
                         torch_saved_bytes = t?.SavedBytes,
                     };
                 });

@@ -27,7 +27,7 @@ internal static class ModuleBench
         double copyGBps, Action step)
     {
         using var layer = AttentionModules.Create(module, shape.C, options, acc);
-        AttentionModules.InitializeForBenchmark(layer);
+        layer.ResetParameters(5);
         layer.Train();
         var random = new Random(11);
         float[] Values() => Enumerable.Range(0, checked((int)shape.Size)).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
@@ -87,7 +87,7 @@ internal static class ModuleBench
     private static (long Kept, long Peak) Memory(Accelerator acc, string module, Dictionary<string, string> options, Tensor x, Tensor gradY)
     {
         using var layer = AttentionModules.Create(module, checked((int)x.Shape[1]), options, acc);
-        AttentionModules.InitializeForBenchmark(layer);
+        layer.ResetParameters(5);
         layer.Train();
         acc.Synchronize();
         long baseline = acc.LiveBytes;

@@ -5,19 +5,26 @@ using GpuAttention.Kernels;
 namespace GpuAttention.Cli;
 
 /// <summary>
-/// Runs <c>tools/bench_torch.py</c> (the seeds' PyTorch modules, same shapes, train mode) for <c>bench --compare-torch</c>.
-/// PyTorch comes from Debian's python3-torch, under /usr/bin/python3.
+/// Runs <c>tools/bench_torch.py</c> (the seeds' PyTorch modules, same shapes, train mode) for <c>bench --compare-torch</c>,
+/// on the CPU (2 threads) or, for a GPU accelerator, on CUDA (eager, channels_last, torch.compile). The interpreter is
+/// <c>$GPUATTN_PYTHON</c>, else Debian's python3-torch under /usr/bin/python3.
 /// </summary>
 internal static class TorchBench
 {
-    public static Dictionary<(string Module, string Shape, string Pass), (double Ms, long? SavedBytes)> Run(IReadOnlyList<string> modules, Shape4[] shapes)
+    /// <summary>PyTorch's eager time on the same device, the bytes autograd saved, and every variant's time (null: it failed).</summary>
+    public sealed record Times(double? EagerMs, long? SavedBytes, Dictionary<string, double?> Variants, Dictionary<string, string> Errors);
+
+    /// <summary>The interpreter that has PyTorch.</summary>
+    public static string Python => Environment.GetEnvironmentVariable("GPUATTN_PYTHON") is { Length: > 0 } python ? python : "/usr/bin/python3";
+
+    public static Dictionary<(string Module, string Shape, string Pass), Times> Run(IReadOnlyList<string> modules, Shape4[] shapes, string device)
     {
         string script = FindScript() ?? throw new FileNotFoundException("tools/bench_torch.py not found above the current directory (run from the repository)");
         string output = Path.GetTempFileName();
         try
         {
-            var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var a in new[] { script, "--modules", string.Join(",", modules), "--shapes", string.Join(";", shapes.Select(s => $"{s.N},{s.C},{s.H},{s.W}")), "--json", output })
+            var start = new ProcessStartInfo(Python) { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var a in new[] { script, "--modules", string.Join(",", modules), "--shapes", string.Join(";", shapes.Select(s => $"{s.N},{s.C},{s.H},{s.W}")), "--device", device, "--json", output })
                 start.ArgumentList.Add(a);
             Process process;
             try
@@ -26,7 +33,7 @@ internal static class TorchBench
             }
             catch (System.ComponentModel.Win32Exception e)
             {
-                throw new FileNotFoundException($"/usr/bin/python3 could not be started ({e.Message}); apt-get install python3-torch");
+                throw new FileNotFoundException($"{Python} could not be started ({e.Message}); apt-get install python3-torch, or set GPUATTN_PYTHON");
             }
             using (process)
             {
@@ -37,14 +44,18 @@ internal static class TorchBench
                     throw new InvalidDataException($"tools/bench_torch.py failed: {error.Trim().Split('\n').LastOrDefault()}");
             }
             using var json = JsonDocument.Parse(File.ReadAllText(output));
-            var result = new Dictionary<(string, string, string), (double, long?)>();
+            var result = new Dictionary<(string, string, string), Times>();
             foreach (var r in json.RootElement.EnumerateArray())
             {
-                // The CPU, eager: what this machine's users would otherwise run.
-                if (r.GetProperty("device").GetString() != "cpu" || r.GetProperty("variant").GetString() != "eager") continue;
-                var saved = r.GetProperty("saved_bytes");
-                result[(r.GetProperty("module").GetString()!, string.Join(",", r.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32())), r.GetProperty("pass").GetString()!)] =
-                    (r.GetProperty("median_ms").GetDouble(), saved.ValueKind == JsonValueKind.Number ? saved.GetInt64() : null);
+                var key = (r.GetProperty("module").GetString()!, string.Join(",", r.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32())), r.GetProperty("pass").GetString()!);
+                if (!result.TryGetValue(key, out var times)) result[key] = times = new Times(null, null, [], []);
+                string variant = r.GetProperty("variant").GetString()!;
+                double? ms = r.GetProperty("median_ms") is { ValueKind: JsonValueKind.Number } m ? m.GetDouble() : null;
+                times.Variants[variant] = ms;
+                if (r.TryGetProperty("error", out var error)) times.Errors[variant] = error.GetString() ?? "";
+                // Eager: what users would otherwise run; the speed-up is against it.
+                if (variant == "eager")
+                    result[key] = times with { EagerMs = ms, SavedBytes = r.TryGetProperty("saved_bytes", out var saved) && saved.ValueKind == JsonValueKind.Number ? saved.GetInt64() : null };
             }
             return result;
         }

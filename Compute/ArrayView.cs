@@ -70,14 +70,20 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
         fixed (T* p = source) memory.CopyFromHost(p, offset * sizeof(T), length * sizeof(T));
     }
 
-    /// <summary>Copies this view into <paramref name="destination"/> (exactly <see cref="Length"/> elements).</summary>
+    /// <summary>
+    /// Copies this view into <paramref name="destination"/> (exactly <see cref="Length"/> elements); waits for what the
+    /// accelerator's default stream had queued before it, and for the copy.
+    /// </summary>
     public void CopyTo(Span<T> destination)
     {
         var memory = CheckCopy(destination.Length, "destination");
         fixed (T* p = destination) memory.CopyToHost(p, offset * sizeof(T), length * sizeof(T));
     }
 
-    /// <summary>Copies this view into another view of the same length on the same accelerator.</summary>
+    /// <summary>
+    /// Copies this view into another view of the same length on the same accelerator, enqueued on the default stream
+    /// after its launches (no host wait on a device; the CPU accelerator copies at once).
+    /// </summary>
     public void CopyTo(ArrayView<T> destination)
     {
         var memory = CheckCopy(destination.Length, "destination");
@@ -96,7 +102,7 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
         return result;
     }
 
-    /// <summary>Sets every element's bytes to zero.</summary>
+    /// <summary>Sets every element's bytes to zero, enqueued on the default stream like a device copy.</summary>
     public void Clear() => CheckCopy(length, "view").Clear(offset * sizeof(T), length * sizeof(T));
 
     private DeviceMemory CheckCopy(long otherLength, string what)

@@ -30,14 +30,13 @@ public sealed class BatchNorm2dLayer : Module
         Eps = eps;
         Momentum = momentum;
         Relu = relu;
-        gamma = AddParameter("weight", channels);
-        gamma.Value.CopyFrom(Enumerable.Repeat(1f, channels).ToArray());
-        beta = AddParameter("bias", channels);
+        gamma = AddParameter("weight", ParameterInit.Fill(1), channels);
+        beta = AddParameter("bias", ParameterInit.Fill(0), channels);
         runningMean = AddBuffer("running_mean", 0f, channels);
         runningVar = AddBuffer("running_var", 1f, channels);
         batches = AddCounter("num_batches_tracked");
-        saveMean = Tensor.Empty(accelerator, channels);
-        saveInvstd = Tensor.Empty(accelerator, channels);
+        saveMean = Tensor.Empty(accelerator, channels).DetachFromScope();
+        saveInvstd = Tensor.Empty(accelerator, channels).DetachFromScope();
     }
 
     /// <summary>Channels (num_features).</summary>

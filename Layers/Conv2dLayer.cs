@@ -14,7 +14,7 @@ public sealed class Conv2dLayer : Module
     private Tensor? input;
     private Tensor? workspace;
 
-    /// <summary>A convolution with zero-initialized weights (load a state dict to set them).</summary>
+    /// <summary>A convolution initialized as PyTorch's (<see cref="ParameterInit"/>, from <see cref="ParameterGenerator.Current"/>).</summary>
     public Conv2dLayer(Accelerator accelerator, int inChannels, int outChannels, int kernelSize, int groups = 1, bool bias = true,
         Conv2dPadding padding = Conv2dPadding.Zeros, string name = "Conv2d") : base(name, accelerator)
     {
@@ -22,8 +22,9 @@ public sealed class Conv2dLayer : Module
             throw new ArgumentException($"{name}: in_channels {inChannels} and out_channels {outChannels} must be divisible by groups {groups}");
         InChannels = inChannels;
         Options = new Conv2dOptions(outChannels, kernelSize, groups, bias, padding);
-        weight = AddParameter("weight", outChannels, inChannels / groups, kernelSize, kernelSize);
-        this.bias = bias ? AddParameter("bias", outChannels) : null;
+        long fanIn = (long)inChannels / groups * kernelSize * kernelSize;
+        weight = AddParameter("weight", ParameterInit.KaimingUniform(fanIn), outChannels, inChannels / groups, kernelSize, kernelSize);
+        this.bias = bias ? AddParameter("bias", ParameterInit.BiasUniform(fanIn), outChannels) : null;
     }
 
     /// <summary>Input channels.</summary>

@@ -15,14 +15,14 @@ public sealed class Linear : Module
     private Tensor? input;
     private Tensor? workspace;
 
-    /// <summary>A linear layer with zero-initialized weights (load a state dict to set them).</summary>
+    /// <summary>A linear layer initialized as PyTorch's (<see cref="ParameterInit"/>, from <see cref="ParameterGenerator.Current"/>).</summary>
     public Linear(Accelerator accelerator, int inFeatures, int outFeatures, bool bias = true, string name = "Linear") : base(name, accelerator)
     {
         if (inFeatures < 1 || outFeatures < 1) throw new ArgumentException($"{name}: in_features {inFeatures} and out_features {outFeatures} must be at least 1");
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        weight = AddParameter("weight", outFeatures, inFeatures);
-        this.bias = bias ? AddParameter("bias", outFeatures) : null;
+        weight = AddParameter("weight", ParameterInit.KaimingUniform(inFeatures), outFeatures, inFeatures);
+        this.bias = bias ? AddParameter("bias", ParameterInit.BiasUniform(inFeatures), outFeatures) : null;
         options = new Conv2dOptions(outFeatures, 1, 1, bias, Conv2dPadding.Zeros);
     }
 

@@ -22,6 +22,9 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
     private readonly List<(string Key, Tensor Buffer)> buffers = [];
     private readonly List<(string Key, Counter Counter)> counters = [];
     private readonly List<(string Key, Module Child)> children = [];
+    // What ResetParameters redoes, in registration order (so a module built after ParameterGenerator.ManualSeed(s)
+    // draws exactly what ResetParameters(s) draws).
+    private readonly List<Action<ParameterGenerator>> resets = [];
 
     /// <summary>The module's name in errors (e.g. "GAM", "BatchNorm2d").</summary>
     public string Name { get; } = name;
@@ -68,7 +71,7 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
         {
             cached?.Dispose();
             cached = null;
-            cached = Tensor.Empty(Accelerator, count);
+            cached = Tensor.Empty(Accelerator, count).DetachFromScope();
         }
         return cached;
     }
@@ -103,35 +106,60 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
         foreach (var (_, p) in NamedParameters()) p.ZeroGradient();
     }
 
+    /// <summary>
+    /// Redraws every parameter by its <see cref="ParameterInit"/> rule (PyTorch's <c>reset_parameters</c>) from a
+    /// generator seeded with <paramref name="seed"/>, and resets buffers (running mean 0, variance 1) and counters to
+    /// their initial values, children included. Gradients are left as they are.
+    /// </summary>
+    public void ResetParameters(int seed) => Reset(new ParameterGenerator(seed));
+
+    private void Reset(ParameterGenerator generator)
+    {
+        foreach (var reset in resets) reset(generator);
+    }
+
     /// <summary>Registers a child whose keys get the prefix <paramref name="key"/>.</summary>
     protected T AddChild<T>(string key, T child) where T : Module
     {
         children.Add((key, child));
+        resets.Add(child.Reset);
         return child;
     }
 
-    /// <summary>Registers a zero-initialized parameter.</summary>
-    protected Parameter AddParameter(string key, params long[] shape)
+    /// <summary>Registers a zero-initialized parameter (reset to zero).</summary>
+    protected Parameter AddParameter(string key, params long[] shape) => AddParameter(key, ParameterInit.Fill(0), shape);
+
+    /// <summary>
+    /// Registers a parameter drawn by <paramref name="init"/> from this thread's <see cref="ParameterGenerator.Current"/>
+    /// now, and from the given generator on <see cref="ResetParameters"/>.
+    /// </summary>
+    protected Parameter AddParameter(string key, ParameterInit init, params long[] shape)
     {
         var p = Parameter.Zeros(Accelerator, shape);
         parameters.Add((key, p));
+        void Reset(ParameterGenerator g) => p.Value.CopyFrom(init.Draw(g, p.Value.Count));
+        resets.Add(Reset);
+        Reset(ParameterGenerator.Current);
         return p;
     }
 
-    /// <summary>Registers a float buffer filled with <paramref name="value"/>.</summary>
+    /// <summary>Registers a float buffer filled with <paramref name="value"/> (and refilled on reset).</summary>
     protected Tensor AddBuffer(string key, float value, params long[] shape)
     {
-        var t = Tensor.Empty(Accelerator, shape);
-        t.CopyFrom(Enumerable.Repeat(value, checked((int)t.Count)).ToArray());
+        var t = Tensor.Empty(Accelerator, shape).DetachFromScope();
+        void Reset(ParameterGenerator _) => t.CopyFrom(Enumerable.Repeat(value, checked((int)t.Count)).ToArray());
+        Reset(ParameterGenerator.Current);
         buffers.Add((key, t));
+        resets.Add(Reset);
         return t;
     }
 
-    /// <summary>Registers an int64 buffer.</summary>
+    /// <summary>Registers an int64 buffer (0, and 0 again on reset).</summary>
     protected Counter AddCounter(string key)
     {
         var c = new Counter();
         counters.Add((key, c));
+        resets.Add(_ => c.Value = 0);
         return c;
     }
 

@@ -14,7 +14,7 @@ public sealed class Parameter(Tensor value, Tensor gradient) : IDisposable
 
     /// <summary>A zero-initialized parameter (and gradient) of <paramref name="shape"/>.</summary>
     public static Parameter Zeros(GpuAttention.Compute.Accelerator accelerator, params long[] shape) =>
-        new(Tensor.Zeros(accelerator, shape), Tensor.Zeros(accelerator, shape));
+        new(Tensor.Zeros(accelerator, shape).DetachFromScope(), Tensor.Zeros(accelerator, shape).DetachFromScope());
 
     /// <summary>Sets the gradient to zero.</summary>
     public void ZeroGradient() => Gradient.Buffer.Clear();

@@ -106,3 +106,36 @@ public sealed class ChannelPool(Accelerator accelerator) : PoolingLayer("Channel
     protected override void Backward(AcceleratorStream stream, ArrayView<float> dOut, ArrayView<int> argMax, ArrayView<float> dInput, Shape4 shape) =>
         Pooling.ChannelMaxMeanBackward(stream, dOut, argMax, dInput, shape);
 }
+
+/// <summary>nn.MaxPool2d(2): 2×2 windows, stride 2, [N, C, H, W] → [N, C, H/2, W/2]; backward routes to the arg-max.</summary>
+public sealed class MaxPool2d(Accelerator accelerator) : PoolingLayer("MaxPool2d", accelerator)
+{
+    /// <inheritdoc />
+    protected override long[] OutputShape(Shape4 x) => [x.N, x.C, x.H / 2, x.W / 2];
+
+    /// <inheritdoc />
+    protected override long ArgMaxLength(Shape4 x) => MaxPool2x2.OutputShape(x).Size;
+
+    /// <inheritdoc />
+    protected override void Forward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax, Shape4 shape) =>
+        MaxPool2x2.Forward(stream, x, y, argMax, shape);
+
+    /// <inheritdoc />
+    protected override void Backward(AcceleratorStream stream, ArrayView<float> dOut, ArrayView<int> argMax, ArrayView<float> dInput, Shape4 shape) =>
+        MaxPool2x2.Backward(stream, dOut, argMax, dInput, shape);
+}
+
+/// <summary>nn.AvgPool2d(2): 2×2 windows, stride 2, [N, C, H, W] → [N, C, H/2, W/2].</summary>
+public sealed class AvgPool2d(Accelerator accelerator) : PoolingLayer("AvgPool2d", accelerator)
+{
+    /// <inheritdoc />
+    protected override long[] OutputShape(Shape4 x) => [x.N, x.C, x.H / 2, x.W / 2];
+
+    /// <inheritdoc />
+    protected override void Forward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax, Shape4 shape) =>
+        AvgPool2x2.Forward(stream, x, y, shape);
+
+    /// <inheritdoc />
+    protected override void Backward(AcceleratorStream stream, ArrayView<float> dOut, ArrayView<int> argMax, ArrayView<float> dInput, Shape4 shape) =>
+        AvgPool2x2.Backward(stream, dOut, dInput, shape);
+}

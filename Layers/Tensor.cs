@@ -9,12 +9,79 @@ namespace GpuAttention.Layers;
 /// </summary>
 public sealed class Tensor : IDisposable
 {
-    private readonly bool ownsBuffer = true;
+    private readonly Tensor? viewOf;
+    private readonly bool ownsBuffer = true;     // false for FromBuffer: the caller's buffer
+#pragma warning disable IDE0052 // read by the finalizer only when leaks are reported
+    private readonly string? createdAt;
+#pragma warning restore IDE0052
 
-    private Tensor(MemoryBuffer<float> buffer, long[] shape)
+    private Tensor(MemoryBuffer<float> buffer, long[] shape, Tensor? viewOf = null)
     {
         Buffer = buffer;
         Shape = shape;
+        this.viewOf = viewOf;
+        if (viewOf == null && ReportLeaks)
+            createdAt = Environment.StackTrace;
+        else
+            GC.SuppressFinalize(this);
+        if (viewOf == null) TensorScope.Register(this);
+    }
+
+    /// <summary>
+    /// When true (the default in Debug builds), a tensor that is garbage-collected without <see cref="Dispose"/> is
+    /// reported through <see cref="Leaked"/> with its shape and the stack that created it, and its memory is freed then.
+    /// Applies to tensors created while it is set.
+    /// </summary>
+    public static bool ReportLeaks { get; set; }
+#if DEBUG
+        = true;
+#endif
+
+    /// <summary>Receives the report of each leaked tensor (default: a line on standard error).</summary>
+    public static event Action<string>? Leaked;
+
+    /// <summary>Reports a tensor that was never disposed (only tensors created while <see cref="ReportLeaks"/> was set get here).</summary>
+    ~Tensor()
+    {
+        if (Buffer.IsDisposed || !ownsBuffer) return;
+        string report = $"GpuAttention: Tensor[{string.Join(", ", Shape)}] was never disposed; created at{Environment.NewLine}{createdAt}";
+        if (Leaked is { } handler) handler(report);
+        else Console.Error.WriteLine(report);
+        Buffer.Dispose();
+    }
+
+    /// <summary>True for a <see cref="Reshape"/> view, which shares another tensor's memory and frees nothing.</summary>
+    public bool IsView => viewOf != null;
+
+    /// <summary>The tensor that owns the memory: this one, or the one a view views.</summary>
+    public Tensor Root => viewOf ?? this;
+
+    /// <summary>The scope that disposes this tensor, if any (see <see cref="Scope"/>).</summary>
+    internal TensorScope? OwnerScope { get; set; }
+
+    /// <summary>
+    /// Opens a dispose scope on this thread, as TorchSharp's <c>NewDisposeScope</c>: every tensor created until the
+    /// scope is disposed (on this thread, views excepted) is disposed with it, unless it was moved out with
+    /// <see cref="MoveToOuterScope"/> or <see cref="DetachFromScope"/>. Scopes nest. Modules detach their own state
+    /// (parameters, buffers, cached workspaces), so a module may be built inside a scope; what a module saves in
+    /// <c>Forward</c> for <c>Backward</c> belongs to the scope open then: end that scope after <c>Backward</c>.
+    /// </summary>
+    public static TensorScope Scope() => new();
+
+    /// <summary>Takes the tensor out of its scope, into the enclosing one (or none); returns it.</summary>
+    public Tensor MoveToOuterScope()
+    {
+        var scope = OwnerScope;
+        OwnerScope = null;
+        scope?.Outer?.Adopt(this);
+        return this;
+    }
+
+    /// <summary>Takes the tensor out of every scope: the caller disposes it; returns it.</summary>
+    public Tensor DetachFromScope()
+    {
+        OwnerScope = null;
+        return this;
     }
 
     private Tensor(MemoryBuffer<float> buffer, long[] shape, bool ownsBuffer) : this(buffer, shape) => this.ownsBuffer = ownsBuffer;
@@ -100,10 +167,45 @@ public sealed class Tensor : IDisposable
     /// <summary>Replaces the values with <paramref name="values"/> (exactly <see cref="Count"/> of them).</summary>
     public void CopyFrom(ReadOnlySpan<float> values) => Buffer.CopyFrom(values);
 
-    /// <inheritdoc />
+    /// <summary>An uninitialized tensor of <paramref name="like"/>'s shape on its accelerator.</summary>
+    public static Tensor EmptyLike(Tensor like) => Empty(like.Accelerator, [.. like.Shape]);
+
+    /// <summary>
+    /// The same memory under another shape of as many elements (one dimension may be −1: inferred), as
+    /// <c>torch.reshape</c> of a contiguous tensor: no copy; writes through either show in both. The view frees nothing
+    /// when disposed and must not outlive this tensor.
+    /// </summary>
+    public Tensor Reshape(params long[] shape)
+    {
+        int inferred = Array.IndexOf(shape, -1L);
+        if (shape.Count(d => d == -1) > 1 || shape.Any(d => d < -1))
+            throw new ArgumentException($"cannot reshape [{string.Join(", ", Shape)}] to [{string.Join(", ", shape)}]: only one dimension may be -1 and none below it", nameof(shape));
+        long known = shape.Where(d => d != -1).Aggregate(1L, (a, b) => checked(a * b));
+        long[] dims = [.. shape];
+        if (inferred >= 0 && known > 0 && Count % known == 0) dims[inferred] = Count / known;
+        if (dims.Aggregate(1L, (a, b) => checked(a * b)) != Count || dims.Any(d => d < 0))
+            throw new ArgumentException($"cannot reshape [{string.Join(", ", Shape)}] ({Count} elements) to [{string.Join(", ", shape)}]", nameof(shape));
+        return new Tensor(Buffer, dims, viewOf ?? this);
+    }
+
+    /// <summary>A new tensor with a copy of the values, on the same accelerator (a device-to-device copy).</summary>
+    public Tensor Clone()
+    {
+        var copy = EmptyLike(this);
+        View.CopyTo(copy.View);
+        return copy;
+    }
+
+    /// <summary>A copy on <paramref name="accelerator"/> (through the host when it is another accelerator).</summary>
+    public Tensor CopyTo(Accelerator accelerator) =>
+        ReferenceEquals(accelerator, Accelerator) ? Clone() : FromArray(accelerator, ToArray(), [.. Shape]);
+
+    /// <summary>Frees the memory (a view frees nothing); disposing twice is harmless.</summary>
     public void Dispose()
     {
-        if (ownsBuffer) Buffer.Dispose();
+        OwnerScope = null;
+        if (viewOf == null && ownsBuffer) Buffer.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     /// <inheritdoc />

@@ -2,12 +2,13 @@
 """PyTorch timings of the seeds' modules for `gpuattn bench --compare-torch` (DESIGN §9, issue 6).
 
     /usr/bin/python3 tools/bench_torch.py [--modules se,cbam,ca,nam,gam] [--shapes "8,64,32,32;8,256,14,14"]
-                                          [--threads 2] [--json out.json]
+                                          [--threads 2] [--device cpu|cuda] [--json out.json]
 
 Same modules (tools/torch_reference.py, the seeds' code with default options), same shapes, float32, train mode:
 forward, and forward+backward of y·grad_y with the input gradient, each the median of runs after a warm-up (at
 least 5 runs and about a second), and the bytes autograd saves for backward. On the CPU with --threads threads (2:
-this project's machines); with CUDA present, also on the GPU: eager, channels_last and torch.compile (PyTorch 2+).
+this project's machines); with --device cuda on the GPU: eager, channels_last and torch.compile (PyTorch 2+). A
+variant that fails (torch.compile without a working Triton, say) is recorded with its error and the rest go on.
 """
 import argparse
 import json
@@ -80,26 +81,42 @@ def main():
     parser.add_argument('--modules', default='gam,cbam,ca,nam,se')
     parser.add_argument('--shapes', default='8,64,32,32;8,256,14,14')
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--json')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     shapes = [[int(v) for v in s.split(',')] for s in args.shapes.split(';')]
-    runs = [('cpu', 'eager')]
-    if torch.cuda.is_available():
-        runs += [('cuda', 'eager'), ('cuda', 'channels_last')] + ([('cuda', 'compile')] if hasattr(torch, 'compile') else [])
+    if args.device == 'cuda':
+        if not torch.cuda.is_available():
+            sys.exit(f"bench_torch.py: --device cuda, but torch {torch.__version__} sees no CUDA device")
+        runs = [('cuda', 'eager'), ('cuda', 'channels_last')] + ([('cuda', 'compile')] if hasattr(torch, 'compile') else [])
+    else:
+        runs = [('cpu', 'eager')]
     records = []
     for device, variant in runs:
         for module in args.modules.split(','):
             for shape in shapes:
-                fwd, both, saved = bench(module, shape, device, variant)
+                common = {'module': module, 'shape': shape, 'device': device, 'variant': variant, 'threads': args.threads, 'torch': torch.__version__}
+                try:
+                    fwd, both, saved = bench(module, shape, device, variant)
+                except Exception as e:  # a variant that cannot run is reported, not fatal
+                    error = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+                    records += [dict(common, **{'pass': p, 'median_ms': None, 'error': error}) for p in ('forward', 'forward_backward')]
+                    print(f"{device:5} {variant:13} {module:5} {'x'.join(map(str, shape)):14} failed: {error}", flush=True)
+                    write(args.json, records)
+                    continue
                 for p, ms in (('forward', fwd), ('forward_backward', both)):
-                    records.append({'module': module, 'shape': shape, 'device': device, 'variant': variant, 'pass': p, 'median_ms': ms,
-                                    'saved_bytes': saved if p == 'forward_backward' else None,
-                                    'threads': args.threads, 'torch': torch.__version__})
+                    records.append(dict(common, **{'pass': p, 'median_ms': ms, 'saved_bytes': saved if p == 'forward_backward' else None}))
                 print(f"{device:5} {variant:13} {module:5} {'x'.join(map(str, shape)):14} forward {fwd:9.3f} ms  forward+backward {both:9.3f} ms  saved {saved / 2**20:7.2f} MiB", flush=True)
-    if args.json:
-        with open(args.json, 'w') as f:
+                write(args.json, records)
+
+
+def write(path, records):
+    """Rewritten after every case, so a run stopped by a time limit still leaves what it measured."""
+    if path:
+        with open(path + '.tmp', 'w') as f:
             json.dump(records, f, indent=1)
+        os.replace(path + '.tmp', path)
 
 
 if __name__ == '__main__':

@@ -336,14 +336,62 @@ def run_case(index, module, options, shape, mode, out):
     return name
 
 
+# ---------------------------------------------------------------- optimizers (issue 12)
+
+OPTIMIZER_CASES = [
+    ('sgd', {'lr': 0.1}),
+    ('sgd', {'lr': 0.05, 'momentum': 0.9, 'dampening': 0.1, 'weight_decay': 0.01}),
+    ('sgd', {'lr': 0.02, 'momentum': 0.8, 'weight_decay': 1e-3, 'nesterov': True}),
+    ('adamw', {'lr': 1e-3}),
+    ('adamw', {'lr': 0.01, 'betas': [0.8, 0.99], 'eps': 1e-6, 'weight_decay': 0.1}),
+]
+OPTIMIZER_STEPS = 5
+OPTIMIZER_SHAPES = [[7, 5], [13], [2, 3, 3, 3]]
+
+
+def run_optimizer_case(index, kind, hyper, out):
+    """5 steps of torch.optim on random float64 parameters and gradients. Holds p{i} (the start, F32), grad{s}.{i}
+    (F32, step s = 1..5) and after{s}.{i} (F64, the parameters after step s)."""
+    generator = torch.Generator().manual_seed(3000 + index)
+    start = [((torch.rand(s, generator=generator) - 0.5) * 2).float() for s in OPTIMIZER_SHAPES]
+    grads = [[((torch.rand(s, generator=generator) - 0.5) * 2).float() for s in OPTIMIZER_SHAPES] for _ in range(OPTIMIZER_STEPS)]
+    params = [p.double().clone().requires_grad_(True) for p in start]
+    options = dict(hyper)
+    if 'betas' in options:
+        options['betas'] = tuple(options['betas'])
+    optimizer = (torch.optim.SGD if kind == 'sgd' else torch.optim.AdamW)(params, **options)
+    tensors = {f'p{i}': p for i, p in enumerate(start)}
+    for step in range(OPTIMIZER_STEPS):
+        for i, (p, g) in enumerate(zip(params, grads[step])):
+            p.grad = g.double().clone()
+            tensors[f'grad{step + 1}.{i}'] = g
+        optimizer.step()
+        for i, p in enumerate(params):
+            tensors[f'after{step + 1}.{i}'] = p.detach().clone()
+    name = f"{kind}-{index:02d}"
+    metadata = {'optimizer': kind, 'options': json.dumps(hyper, sort_keys=True), 'steps': str(OPTIMIZER_STEPS),
+                'parameters': str(len(OPTIMIZER_SHAPES)), 'torch': torch.__version__}
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, name + '.safetensors'), 'wb') as f:
+        f.write(safetensors_bytes(tensors, metadata))
+    return name
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', 'Tests', 'Goldens'))
+    parser.add_argument('--section', choices=['all', 'modules', 'optim'], default='all',
+                        help='which goldens to write (modules: the seeds\' modules; optim: torch.optim steps, under optim/)')
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.use_deterministic_algorithms(True)
-    names = [run_case(i, m, o, s, mode, args.out) for i, (m, o, s) in enumerate(CASES) for mode in ('train', 'eval')]
-    print(f"wrote {len(names)} golden cases to {os.path.normpath(args.out)}")
+    if args.section in ('all', 'modules'):
+        names = [run_case(i, m, o, s, mode, args.out) for i, (m, o, s) in enumerate(CASES) for mode in ('train', 'eval')]
+        print(f"wrote {len(names)} golden cases to {os.path.normpath(args.out)}")
+    if args.section in ('all', 'optim'):
+        folder = os.path.join(args.out, 'optim')
+        names = [run_optimizer_case(i, kind, hyper, folder) for i, (kind, hyper) in enumerate(OPTIMIZER_CASES)]
+        print(f"wrote {len(names)} optimizer cases to {os.path.normpath(folder)}")
 
 
 if __name__ == '__main__':

@@ -36,7 +36,7 @@ public class ModuleBenchmarks
         context = ComputeContext.Create();
         accelerator = context.CreateAccelerator(Kind);
         layer = AttentionModules.Create(Module, (int)shape[1], new Dictionary<string, string>(), accelerator);
-        AttentionModules.InitializeForBenchmark(layer);
+        layer.ResetParameters(5);
         layer.Train();
         var random = new Random(5);
         int n = (int)shape.Aggregate(1L, (a, b) => a * b);

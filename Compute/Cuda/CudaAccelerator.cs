@@ -52,6 +52,9 @@ internal sealed unsafe class CudaAccelerator : Accelerator
     /// <summary>The disk cache key of <paramref name="kernel"/> on this accelerator.</summary>
     internal string CacheKey(KernelDescriptor kernel) => compiler.CacheKey(kernel);
 
+    /// <summary>Loads <paramref name="kernel"/> as its first launch would (module cache, disk cache, NVRTC), without launching it.</summary>
+    internal void LoadKernel(KernelDescriptor kernel) => Function(kernel);
+
     /// <summary>Binds the context to the calling thread.</summary>
     internal void MakeCurrent()
     {

@@ -4,9 +4,10 @@ namespace GpuAttention.Compute.OpenCL;
 
 /// <summary>
 /// A <c>cl_mem</c> buffer (<c>CL_MEM_READ_WRITE</c>); <see cref="Handle"/> is the <c>cl_mem</c> that kernels receive.
-/// Every operation runs on the accelerator's default stream and has finished when it returns: host copies are
-/// blocking, device copies and clears wait with <c>clFinish</c>. A launch on another stream is not ordered with them:
-/// synchronize that stream first. A zero-byte buffer holds one byte, since OpenCL has no empty buffers.
+/// Every operation runs on the accelerator's default stream, in order with its launches: host copies are blocking (so
+/// they also wait for what the stream had queued before them); device copies and clears are only enqueued — no host
+/// wait, as a module step must not stall on them (a cl_mem released meanwhile is freed by the driver once the queued
+/// commands that use it are done). A launch on another stream is not ordered with them: synchronize that stream first. A zero-byte buffer holds one byte, since OpenCL has no empty buffers.
 /// </summary>
 internal sealed unsafe class OpenCLMemory : DeviceMemory
 {
@@ -51,12 +52,12 @@ internal sealed unsafe class OpenCLMemory : DeviceMemory
         OpenCLException.Check(
             clEnqueueCopyBuffer(queue, Live(), target.Live(), (nuint)sourceOffsetBytes, (nuint)destinationOffsetBytes, (nuint)bytes, 0, null, null),
             "clEnqueueCopyBuffer", $"{bytes} bytes from offset {sourceOffsetBytes} to offset {destinationOffsetBytes}");
-        OpenCLException.Check(clFinish(queue), "clFinish", "after clEnqueueCopyBuffer");
     }
 
     /// <summary>
     /// A copy between overlapping ranges of this buffer, which <c>clEnqueueCopyBuffer</c> rejects (CL_MEM_COPY_OVERLAP):
-    /// through a temporary device buffer, so it behaves as memmove.
+    /// through a temporary device buffer, so it behaves as memmove. The staging buffer is released at once: OpenCL frees
+    /// it after the two queued copies that use it.
     /// </summary>
     private void CopyOverlapping(nint queue, long sourceOffsetBytes, long destinationOffsetBytes, long bytes)
     {
@@ -70,7 +71,6 @@ internal sealed unsafe class OpenCLMemory : DeviceMemory
                 "clEnqueueCopyBuffer", $"{bytes} bytes from offset {sourceOffsetBytes} to a staging buffer");
             OpenCLException.Check(clEnqueueCopyBuffer(queue, staging, self, 0, (nuint)destinationOffsetBytes, (nuint)bytes, 0, null, null),
                 "clEnqueueCopyBuffer", $"{bytes} bytes from a staging buffer to offset {destinationOffsetBytes}");
-            OpenCLException.Check(clFinish(queue), "clFinish", "after an overlapping copy");
         }
         finally
         {
@@ -89,7 +89,6 @@ internal sealed unsafe class OpenCLMemory : DeviceMemory
         OpenCLException.Check(
             clEnqueueFillBuffer(queue, Live(), &zero, patternSize, (nuint)offsetBytes, (nuint)bytes, 0, null, null),
             "clEnqueueFillBuffer", $"{bytes} bytes at offset {offsetBytes}");
-        OpenCLException.Check(clFinish(queue), "clFinish", "after clEnqueueFillBuffer");
     }
 
     protected override void Free() => Release();

@@ -5,7 +5,7 @@ namespace GpuAttention.Tests.Cuda;
 
 /// <summary>
 /// Opens CUDA accelerators for tests, or skips the test with the reason <see cref="CudaDevice.Probe"/> gave. On the
-/// CUDA machine, <c>GPUATTN_REQUIRE_CUDA=1</c> (set by <c>tools/cuda-check.sh run</c>) turns that skip into a failure,
+/// CUDA machine, <c>GPUATTN_REQUIRE_CUDA=1</c> (set by <c>tools/gpu-check.sh run</c>) turns that skip into a failure,
 /// so a run that was meant to exercise the GPU cannot pass by skipping everything.
 /// </summary>
 internal static class CudaTestSupport

@@ -35,7 +35,7 @@ public sealed class AcceleratorPool : IDisposable
         if (opened.Accelerator is { } accelerator) return accelerator;
         if (opened.Failure is { } failure)
             throw new InvalidOperationException($"opening the {kind} accelerator failed: {failure.Message}", failure);
-        // On the CUDA machine (tools/cuda-check.sh run) an absent CUDA backend is a failure, not a quiet skip.
+        // On the CUDA machine (tools/gpu-check.sh run) an absent CUDA backend is a failure, not a quiet skip.
         if (kind == AcceleratorKind.Cuda && Environment.GetEnvironmentVariable("GPUATTN_REQUIRE_CUDA") == "1")
             Assert.Fail($"Cuda required (GPUATTN_REQUIRE_CUDA=1): {opened.UnavailableReason}");
         Assert.Skip($"{kind} accelerator unavailable: {opened.UnavailableReason}");

@@ -62,6 +62,9 @@ public sealed class IlgpuAccelerator : Accelerator
         return ours.Adopt(view);
     }
 
+    /// <summary>A buffer over the dense 1-D view of an ILGPU buffer (<c>MemoryBuffer1D&lt;T, Stride1D.Dense&gt;.View</c>), as <see cref="Wrap{T}(ILGPU.ArrayView{T})"/>.</summary>
+    public static MemoryBuffer<T> Wrap<T>(ArrayView1D<T, ILGPU.Stride1D.Dense> view) where T : unmanaged => Wrap(view.AsContiguous());
+
     /// <summary>Our view of ILGPU memory as ILGPU's view of the same elements, without a copy.</summary>
     /// <exception cref="ArgumentException">The view is not ILGPU memory (another backend's, or a default view).</exception>
     /// <exception cref="ObjectDisposedException">Its buffer, or its ILGPU accelerator, was disposed.</exception>

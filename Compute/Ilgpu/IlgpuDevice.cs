@@ -78,7 +78,8 @@ internal sealed class IlgpuDevice : Device
             context = CreateContext(select);
             var device = context.Devices.FirstOrDefault(d => d.AcceleratorType == Type)
                 ?? throw new AcceleratorUnavailableException(AcceleratorKind.Ilgpu, $"{Name}: ILGPU no longer lists it");
-            return new IlgpuAccelerator(this, context, device.CreateAccelerator(context), ownsAccelerator: true);
+            var accelerator = device is CPUDevice cpu ? cpu.CreateCPUAccelerator(context, CpuMode()) : device.CreateAccelerator(context);
+            return new IlgpuAccelerator(this, context, accelerator, ownsAccelerator: true);
         }
         catch (Exception e) when (e is not AcceleratorUnavailableException)
         {
@@ -93,6 +94,14 @@ internal sealed class IlgpuDevice : Device
         ResolveOpenCL();
         return Context.Create(b => select(b).EnableAlgorithms().Optimize(OptimizationLevel.O1));
     }
+
+    /// <summary>ILGPU's CPU execution mode: <c>GPUATTN_ILGPU_CPU_MODE=sequential|parallel</c>, else ILGPU's automatic choice.</summary>
+    internal static CPUAcceleratorMode CpuMode() => Environment.GetEnvironmentVariable("GPUATTN_ILGPU_CPU_MODE")?.Trim().ToLowerInvariant() switch
+    {
+        "sequential" => CPUAcceleratorMode.Sequential,
+        "parallel" => CPUAcceleratorMode.Parallel,
+        _ => CPUAcceleratorMode.Auto,
+    };
 
     /// <summary>The CPU device with the lanes our kernels need.</summary>
     internal static CPUDevice CpuDevice() => new(CpuWarp, CpuWarps, 1);

@@ -17,10 +17,29 @@ public abstract class AcceleratorTest(AcceleratorKind kind) : IDisposable
     protected AcceleratorKind Kind { get; } = kind;
 
     /// <summary>
-    /// True on the ILGPU backend: on a machine without a GPU that is ILGPU's CPU accelerator, one OS thread per lane, so
-    /// tests there use their smallest shapes (the whole ILGPU class must finish in minutes on two cores).
+    /// The most elements one test may allocate on ILGPU's CPU accelerator. It runs one OS thread per lane and a barrier
+    /// phase per group (a 16×16 tile of a 7×7 convolution takes seconds on two cores), so there only the small cases of
+    /// each test run, and the larger ones skip with this reason; on an ILGPU GPU every case runs.
     /// </summary>
-    protected bool IsIlgpu => Kind == AcceleratorKind.Ilgpu;
+    public const long IlgpuCpuElementBudget = 3000;
+
+    private long allocatedElements;
+
+    /// <summary>True on ILGPU's CPU accelerator (not on an ILGPU GPU).</summary>
+    protected bool IsIlgpuCpu =>
+        Kind == AcceleratorKind.Ilgpu && Accelerator is Compute.Ilgpu.IlgpuAccelerator { Ilgpu.AcceleratorType: ILGPU.Runtime.AcceleratorType.CPU };
+
+    /// <summary>
+    /// Counts <paramref name="elements"/> against <see cref="IlgpuCpuElementBudget"/>; on ILGPU's CPU accelerator a test
+    /// over the budget is skipped, with the reason, before it launches anything bigger.
+    /// </summary>
+    protected void CountElements(long elements)
+    {
+        allocatedElements += elements;
+        if (IsIlgpuCpu && allocatedElements > IlgpuCpuElementBudget)
+            Assert.Skip($"ILGPU's CPU accelerator runs one OS thread per lane: this case allocates over {allocatedElements} elements, " +
+                $"more than its test budget of {IlgpuCpuElementBudget}; the smaller cases run there, every case on ILGPU over a GPU");
+    }
 
     /// <summary>The run's accelerator of <see cref="Kind"/>; skips the test when there is none.</summary>
     protected Accelerator Accelerator

@@ -35,5 +35,9 @@ using var gradX = cbam.Backward(gradY);
 ArrayView<float> yView = IlgpuAccelerator.ToIlgpu(y.View);        // back to ILGPU, no copy
 ArrayView<float> gradXView = IlgpuAccelerator.ToIlgpu(gradX.View);
 ilgpu.Synchronize();
-Console.WriteLine($"y: {yView.Length} values, sum {yView.GetAsArray1D().Sum():F4}");
-Console.WriteLine($"grad_x: {gradXView.Length} values, sum {gradXView.GetAsArray1D().Sum():F4}");
+var yHost = new float[yView.Length];
+yView.CopyToCPU(yHost);
+var gradXHost = new float[gradXView.Length];
+gradXView.CopyToCPU(gradXHost);
+Console.WriteLine($"y: {yHost.Length} values, sum {yHost.Sum():F4}");
+Console.WriteLine($"grad_x: {gradXHost.Length} values, sum {gradXHost.Sum():F4}");

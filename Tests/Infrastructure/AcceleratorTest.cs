@@ -26,8 +26,16 @@ public abstract class AcceleratorTest(AcceleratorKind kind) : IDisposable
     private long allocatedElements;
 
     /// <summary>True on ILGPU's CPU accelerator (not on an ILGPU GPU).</summary>
-    protected bool IsIlgpuCpu =>
-        Kind == AcceleratorKind.Ilgpu && Accelerator is Compute.Ilgpu.IlgpuAccelerator { Ilgpu.AcceleratorType: ILGPU.Runtime.AcceleratorType.CPU };
+    protected bool IsIlgpuCpu => Kind == AcceleratorKind.Ilgpu && IsIlgpuCpuAccelerator(Accelerator);
+
+    private static bool IsIlgpuCpuAccelerator(Accelerator accelerator) =>
+        accelerator is Compute.Ilgpu.IlgpuAccelerator { Ilgpu.AcceleratorType: ILGPU.Runtime.AcceleratorType.CPU };
+
+    /// <summary>
+    /// Whether test method <paramref name="method"/> runs on ILGPU's CPU accelerator; the others skip there with the
+    /// reason (a class whose tests are not all sized for it narrows this).
+    /// </summary>
+    protected virtual bool RunsOnIlgpuCpu(string method) => true;
 
     /// <summary>
     /// Counts <paramref name="elements"/> against <see cref="IlgpuCpuElementBudget"/>; on ILGPU's CPU accelerator a test
@@ -49,6 +57,9 @@ public abstract class AcceleratorTest(AcceleratorKind kind) : IDisposable
             if (accelerator == null)
             {
                 var opened = AcceleratorPool.RequireAccelerator(Kind);
+                if (IsIlgpuCpuAccelerator(opened) && TestContext.Current.TestMethod?.MethodName is { } method && !RunsOnIlgpuCpu(method))
+                    Assert.Skip($"ILGPU's CPU accelerator runs one OS thread per lane: {method} is too big for it; it runs on every other " +
+                        "backend and on ILGPU over a GPU");
                 allocationsBefore = opened.LiveAllocations;
                 accelerator = opened;
             }

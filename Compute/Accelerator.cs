@@ -12,7 +12,13 @@ public abstract class Accelerator : IDisposable
     private long peakBytes;
 
     /// <summary>Opens <paramref name="device"/>.</summary>
-    protected Accelerator(Device device) => Device = device;
+    protected Accelerator(Device device)
+    {
+        Device = device;
+        Allocator = new CachingAllocator(this);
+    }
+
+    internal CachingAllocator Allocator { get; }
 
     /// <summary>The device this accelerator runs on.</summary>
     public Device Device { get; }
@@ -40,19 +46,43 @@ public abstract class Accelerator : IDisposable
     /// <summary>The most bytes allocated at once since the accelerator opened or <see cref="ResetPeak"/>.</summary>
     public long PeakBytes => Interlocked.Read(ref peakBytes);
 
+    /// <summary>Bytes of disposed buffers kept by the caching allocator for reuse (see <see cref="EmptyCache"/>).</summary>
+    public long CachedBytes => Allocator.CachedBytes;
+
+    /// <summary>
+    /// Whether a disposed buffer's memory is kept for the next buffer of its size class (default: on, unless
+    /// <c>GPUATTN_CACHING_ALLOCATOR=0</c>), as PyTorch's caching allocator; memory is reused in the default stream's
+    /// order. Turning it off frees what is cached.
+    /// </summary>
+    public bool CachingEnabled
+    {
+        get => Allocator.Enabled;
+        set
+        {
+            Allocator.Enabled = value;
+            if (!value) EmptyCache();
+        }
+    }
+
+    /// <summary>Frees the memory the caching allocator holds (<see cref="CachedBytes"/>); live buffers are untouched.</summary>
+    public void EmptyCache() => Allocator.Empty();
+
     /// <summary>Starts a new <see cref="PeakBytes"/> measurement from what is allocated now.</summary>
     public void ResetPeak() => Interlocked.Exchange(ref peakBytes, LiveBytes);
 
     /// <summary>True once disposed.</summary>
     public bool IsDisposed { get; private set; }
 
-    /// <summary>Allocates <paramref name="length"/> elements (uninitialized).</summary>
+    /// <summary>
+    /// Allocates <paramref name="length"/> elements, uninitialized: new memory, or a disposed buffer's memory of the same
+    /// size class (see <see cref="CachingEnabled"/>), with whatever it held.
+    /// </summary>
     public unsafe MemoryBuffer<T> Allocate<T>(long length) where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         long bytes = checked(length * sizeof(T));
-        return new MemoryBuffer<T>(this, AllocateMemory(bytes), length);
+        return new MemoryBuffer<T>(this, Allocator.Rent(bytes), length);
     }
 
     /// <summary>Allocates a buffer holding a copy of <paramref name="source"/>.</summary>
@@ -87,6 +117,7 @@ public abstract class Accelerator : IDisposable
     /// <summary>Waits until all work on the default stream has finished.</summary>
     public void Synchronize() => DefaultStream.Synchronize();
 
+    /// <summary>A new native allocation of exactly <paramref name="bytes"/> (a size class; see <see cref="CachingAllocator"/>).</summary>
     internal abstract DeviceMemory AllocateMemory(long bytes);
 
     private protected abstract AcceleratorStream CreateStreamCore();
@@ -136,6 +167,7 @@ public abstract class Accelerator : IDisposable
             foreach (var s in streams) s.Dispose();
             streams.Clear();
         }
+        Allocator.Empty();
         DisposeCore();
         IsDisposed = true;
         GC.SuppressFinalize(this);

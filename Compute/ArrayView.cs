@@ -9,7 +9,7 @@ namespace GpuAttention.Compute;
 /// </summary>
 public readonly unsafe struct ArrayView<T> where T : unmanaged
 {
-    private readonly object? owner;      // DeviceMemory, or the pinned array behind CPU shared memory
+    private readonly object? owner;      // the buffer's MemoryLease, or the owner token of CPU shared memory
     private readonly T* host;            // host address of element 0 of this view, or null on device memory
     private readonly long offset;        // elements from the start of the owner's memory
     private readonly long length;
@@ -29,7 +29,10 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
     /// <summary>False for <c>default(ArrayView&lt;T&gt;)</c>, a view of nothing.</summary>
     public bool IsValid => owner != null;
 
-    internal DeviceMemory? Memory => owner as DeviceMemory;
+    /// <summary>The buffer's hold on its memory, or null for shared memory and default views.</summary>
+    internal MemoryLease? Lease => owner as MemoryLease;
+
+    internal DeviceMemory? Memory => Lease?.Memory;
 
     internal long Offset => offset;
 
@@ -87,8 +90,9 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
     public void CopyTo(ArrayView<T> destination)
     {
         var memory = CheckCopy(destination.Length, "destination");
-        var target = destination.Memory ?? throw new ArgumentException("destination view is not backed by a buffer", nameof(destination));
-        if (target.IsDisposed) throw new ObjectDisposedException("destination buffer");
+        var lease = destination.Lease ?? throw new ArgumentException("destination view is not backed by a buffer", nameof(destination));
+        if (lease.IsDisposed) throw new ObjectDisposedException("destination buffer");
+        var target = lease.Memory;
         if (target.Accelerator != memory.Accelerator)
             throw new ArgumentException($"destination view belongs to {target.Accelerator.Name}, source to {memory.Accelerator.Name}", nameof(destination));
         memory.CopyToDevice(target, offset * sizeof(T), destination.offset * sizeof(T), length * sizeof(T));
@@ -107,8 +111,9 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
 
     private DeviceMemory CheckCopy(long otherLength, string what)
     {
-        var memory = Memory ?? throw new InvalidOperationException("this view is not backed by a buffer");
-        if (memory.IsDisposed) throw new ObjectDisposedException($"MemoryBuffer<{typeof(T).Name}>");
+        var lease = Lease ?? throw new InvalidOperationException("this view is not backed by a buffer");
+        if (lease.IsDisposed) throw new ObjectDisposedException($"MemoryBuffer<{typeof(T).Name}>");
+        var memory = lease.Memory;
         if (otherLength != length)
             throw new ArgumentException($"{what} has {otherLength} elements, the view {length}", what);
         return memory;

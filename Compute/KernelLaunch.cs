@@ -58,7 +58,7 @@ public readonly ref struct KernelLaunch
     /// <summary>Checks that <paramref name="view"/> is live memory of this launch's accelerator.</summary>
     public void CheckView<T>(int parameter, ArrayView<T> view) where T : unmanaged
     {
-        var memory = view.Memory;
+        var memory = view.Lease;
         string name = kernel.Parameters[parameter];
         if (memory == null)
             throw new ArgumentException($"kernel {kernel.Name}: parameter '{name}' is not backed by a buffer (default view)", name);

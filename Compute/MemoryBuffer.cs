@@ -6,12 +6,12 @@ namespace GpuAttention.Compute;
 /// </summary>
 public sealed unsafe class MemoryBuffer<T> : IDisposable where T : unmanaged
 {
-    private readonly DeviceMemory memory;
+    private readonly MemoryLease lease;
 
-    internal MemoryBuffer(Accelerator accelerator, DeviceMemory memory, long length)
+    internal MemoryBuffer(Accelerator accelerator, MemoryLease lease, long length)
     {
         Accelerator = accelerator;
-        this.memory = memory;
+        this.lease = lease;
         Length = length;
     }
 
@@ -25,15 +25,15 @@ public sealed unsafe class MemoryBuffer<T> : IDisposable where T : unmanaged
     public long LengthInBytes => Length * sizeof(T);
 
     /// <summary>True once disposed.</summary>
-    public bool IsDisposed => memory.IsDisposed;
+    public bool IsDisposed => lease.IsDisposed;
 
     /// <summary>A view of the whole buffer, to pass to kernels.</summary>
     public ArrayView<T> View
     {
         get
         {
-            ObjectDisposedException.ThrowIf(memory.IsDisposed, this);
-            return new ArrayView<T>(memory, (T*)memory.HostPointer, 0, Length);
+            ObjectDisposedException.ThrowIf(lease.IsDisposed, this);
+            return new ArrayView<T>(lease, (T*)lease.Memory.HostPointer, 0, Length);
         }
     }
 
@@ -50,7 +50,7 @@ public sealed unsafe class MemoryBuffer<T> : IDisposable where T : unmanaged
     public void Clear() => View.Clear();
 
     /// <inheritdoc />
-    public void Dispose() => memory.Dispose();
+    public void Dispose() => lease.Dispose();
 
     /// <inheritdoc />
     public override string ToString() => $"MemoryBuffer<{typeof(T).Name}>[{Length}] on {Accelerator.Name}";

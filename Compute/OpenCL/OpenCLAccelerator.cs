@@ -67,7 +67,7 @@ internal sealed unsafe class OpenCLAccelerator : Accelerator
         if (bytes > device.MaxAllocationBytes)
             throw new OpenCLAllocationException(CL_INVALID_BUFFER_SIZE, bytes, device.MaxAllocationBytes,
                 $"{Describe(bytes)} requested, {device.Name} allows at most {Describe(device.MaxAllocationBytes)} in one buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE)");
-        long held = LiveBytes;
+        long held = LiveBytes + CachedBytes;
         if (bytes > device.MemoryBytes - held)
             throw new OpenCLAllocationException(CL_MEM_OBJECT_ALLOCATION_FAILURE, bytes, device.MemoryBytes - held,
                 $"{Describe(bytes)} requested, {device.Name} has {Describe(device.MemoryBytes)} of which this accelerator already holds {Describe(held)}");

@@ -73,13 +73,17 @@ public sealed class IlgpuAccelerator : Accelerator
         var memory = view.Memory ?? throw new ArgumentException("the view is not backed by a buffer (a default view)", nameof(view));
         if (memory is not IlgpuMemory ilgpu)
             throw new ArgumentException($"the view belongs to {memory.Accelerator.Kind} accelerator {memory.Accelerator.Name}, not to an ILGPU accelerator", nameof(view));
-        if (memory.IsDisposed) throw new ObjectDisposedException($"MemoryBuffer<{typeof(T).Name}>", "the view's buffer was disposed");
+        if (view.Lease!.IsDisposed) throw new ObjectDisposedException($"MemoryBuffer<{typeof(T).Name}>", "the view's buffer was disposed");
         ((IlgpuAccelerator)memory.Accelerator).CheckIlgpuAlive();
         return ilgpu.View<T>(view.Offset, view.Length);
     }
 
-    private unsafe MemoryBuffer<T> Adopt<T>(ILGPU.ArrayView<T> view) where T : unmanaged =>
-        new(this, new IlgpuMemory(this, view.Cast<byte>(), null), view.Length);
+    private unsafe MemoryBuffer<T> Adopt<T>(ILGPU.ArrayView<T> view) where T : unmanaged
+    {
+        var memory = new IlgpuMemory(this, view.Cast<byte>(), null);
+        TrackAllocation(memory.Bytes);   // counted as any buffer; never cached (IsCacheable is false)
+        return new MemoryBuffer<T>(this, new MemoryLease(memory, memory.Bytes), view.Length);
+    }
 
     internal override DeviceMemory AllocateMemory(long bytes)
     {

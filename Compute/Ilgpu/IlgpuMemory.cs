@@ -21,6 +21,9 @@ internal sealed unsafe class IlgpuMemory : DeviceMemory
         this.owned = owned;
     }
 
+    /// <summary>Borrowed memory (a wrapped view) is returned to nobody: disposing its buffer only stops counting it.</summary>
+    public override bool IsCacheable => owned != null;
+
     /// <summary>The device address where ILGPU exposes one (used only in messages; ILGPU launches take views).</summary>
     public override nint Handle => owned?.NativePtr ?? 0;
 

@@ -41,7 +41,8 @@ internal static class KernelTranslator
                 if (diagnostics.Count == 0) cpu = CpuGroupEmitter.Emit(method, declaration, context.SemanticModel, kernelName);
             }
             if (diagnostics.Count == 0)
-                launcher = LauncherEmitter.Emit(method, kernelName, entryPoint, dimensions, groupSize, cuda, openCL, cpu);
+                launcher = LauncherEmitter.Emit(method, kernelName, entryPoint, dimensions, groupSize, cuda, openCL, cpu,
+                    IlgpuTwinEmitter.Emit(method, declaration, context.SemanticModel.Compilation));
         }
         return new KernelModel(hintName, ns, new EquatableArray<ContainingType>(containing), new EquatableArray<string>(usings),
             launcher, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutableArray()));

@@ -17,7 +17,7 @@ internal static class LauncherEmitter
     private const string C = "global::GpuAttention.Compute.";
 
     public static string Emit(IMethodSymbol method, string kernelName, string entryPoint, int dimensions, int groupSize,
-        string cuda, string openCL, string cpuGroups)
+        string cuda, string openCL, string cpuGroups, string ilgpuTwin)
     {
         var parameters = method.Parameters.Skip(dimensions > 0 ? 1 : 0).ToList();
         var taken = new HashSet<string>(method.Parameters.Select(p => p.Name));
@@ -45,7 +45,7 @@ internal static class LauncherEmitter
         sb.AppendLine($"    public const string OpenCLSource = {Verbatim(openCL)};");
         sb.AppendLine();
         sb.AppendLine("    /// <summary>What accelerators compile and cache.</summary>");
-        sb.AppendLine($"    public static readonly {C}KernelDescriptor Descriptor = new(\"{kernelName}\", EntryPoint, CudaSource, OpenCLSource, {dimensions}, {groupSize}, new string[] {{ {string.Join(", ", parameters.Select(p => $"\"{p.Name}\""))} }});");
+        sb.AppendLine($"    public static readonly {C}KernelDescriptor Descriptor = new(\"{kernelName}\", EntryPoint, CudaSource, OpenCLSource, {dimensions}, {groupSize}, new string[] {{ {string.Join(", ", parameters.Select(p => $"\"{p.Name}\""))} }}) {{ IlgpuKernel = new IlgpuSignature({IlgpuTwinEmitter.ClassName}.Kernel).Method }};");
         sb.AppendLine();
         sb.AppendLine($"    /// <summary>Enqueues the kernel on <paramref name=\"{accelerator}\"/>'s default stream.</summary>");
         sb.AppendLine($"    public static void Launch({C}Accelerator {accelerator}, {shapeParameter}{typed}) =>");
@@ -76,6 +76,8 @@ internal static class LauncherEmitter
         sb.AppendLine("    }");
         sb.AppendLine();
 
+        EmitIlgpu(sb, method, dimensions, parameters, ilgpuTwin);
+
         string fields = string.Join(", ", parameters.Select(p => $"{TypeName(p.Type)} {Id(p.Name)}"));
         if (dimensions > 0)
         {
@@ -83,7 +85,7 @@ internal static class LauncherEmitter
             // field, so the JIT would reload fields every iteration.
             string locals = string.Join("", parameters.Select((p, k) => $", __a{k}"));
             string call(string index) => $"{fullMethod}({index}{locals});";
-            sb.AppendLine($"    private readonly struct HostBody({fields}) : {C}IHostKernel");
+            sb.AppendLine($"    private readonly struct HostBody({fields}) : {C}IHostKernel, {C}IIlgpuKernel");
             sb.AppendLine("    {");
             sb.AppendLine($"        public void Execute(long __start, long __end, {C}Index3D __extent, {C}Index3D __group)");
             sb.AppendLine("        {");
@@ -95,17 +97,46 @@ internal static class LauncherEmitter
                 _ => $"            for (long __i = __start; __i < __end; __i++) {call($"new {C}Index3D((int)(__i % __extent.X), (int)(__i / __extent.X % __extent.Y), (int)(__i / ((long)__extent.X * __extent.Y)))")}",
             });
             sb.AppendLine("        }");
+            sb.AppendLine();
+            sb.Append(IlgpuLaunch(dimensions, parameters));
             sb.AppendLine("    }");
         }
         else
         {
-            sb.AppendLine($"    private readonly struct HostBody({fields}) : {C}IHostKernel");
+            sb.AppendLine($"    private readonly struct HostBody({fields}) : {C}IHostKernel, {C}IIlgpuKernel");
             sb.AppendLine("    {");
             sb.Append(cpuGroups);
+            sb.AppendLine();
+            sb.Append(IlgpuLaunch(dimensions, parameters));
             sb.AppendLine("    }");
         }
         sb.AppendLine("}");
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The ILGPU twin, its delegate types (the twin's signature, whose <c>Method</c> ILGPU loads, and ILGPU's launcher:
+    /// an ILGPU stream, the index or <c>KernelConfig</c>, then the parameters).
+    /// </summary>
+    private static void EmitIlgpu(StringBuilder sb, IMethodSymbol method, int dimensions, List<IParameterSymbol> parameters, string ilgpuTwin)
+    {
+        string shape = dimensions > 0 ? $"global::ILGPU.Index{dimensions}D __extent" : "global::ILGPU.KernelConfig __config";
+        string typed = string.Join("", parameters.Select(p => $", {IlgpuTwinEmitter.TypeName(p.Type)} {Id(p.Name)}"));
+        sb.Append(ilgpuTwin);
+        sb.AppendLine();
+        sb.AppendLine($"    private delegate void IlgpuSignature({IlgpuTwinEmitter.Parameters(method)});");
+        sb.AppendLine();
+        sb.AppendLine($"    private delegate void IlgpuLauncher(global::ILGPU.Runtime.AcceleratorStream __stream, {shape}{typed});");
+        sb.AppendLine();
+    }
+
+    /// <summary>The host body's ILGPU path: the accelerator's cached launcher, called with ILGPU views of the arguments.</summary>
+    private static string IlgpuLaunch(int dimensions, List<IParameterSymbol> parameters)
+    {
+        string shape = dimensions > 0 ? $"__launch.Index{dimensions}D" : "__launch.Config";
+        string arguments = string.Join("", parameters.Select((p, i) => KernelTranslator.IsView(p.Type) ? $", __launch.View({i}, {Id(p.Name)})" : $", {Id(p.Name)}"));
+        return $"        public void LaunchIlgpu({C}IlgpuKernelLaunch __launch) =>\n" +
+               $"            __launch.Launcher<IlgpuLauncher>()(__launch.Stream, {shape}{arguments});\n";
     }
 
     /// <summary>The launcher inside its namespace and reopened containing types.</summary>

@@ -42,7 +42,7 @@ public abstract class Accelerator : IDisposable
     public int MaxGroupSize => Device.MaxGroupSize;
 
     /// <summary>The stream that <c>Launch(Accelerator, ...)</c> and <see cref="Synchronize"/> use.</summary>
-    public AcceleratorStream DefaultStream => defaultStream ??= CreateStream();
+    public AcceleratorStream DefaultStream => defaultStream ??= Track(CreateDefaultStream());
 
     private AcceleratorStream? defaultStream;
 
@@ -116,7 +116,11 @@ public abstract class Accelerator : IDisposable
     public AcceleratorStream CreateStream()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        var stream = CreateStreamCore();
+        return Track(CreateStreamCore());
+    }
+
+    private AcceleratorStream Track(AcceleratorStream stream)
+    {
         lock (streams) streams.Add(stream);
         return stream;
     }
@@ -128,6 +132,13 @@ public abstract class Accelerator : IDisposable
     internal abstract DeviceMemory AllocateMemory(long bytes);
 
     private protected abstract AcceleratorStream CreateStreamCore();
+
+    /// <summary>The stream behind <see cref="DefaultStream"/>: a new one, unless the backend has its own (ILGPU's).</summary>
+    private protected virtual AcceleratorStream CreateDefaultStream()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return CreateStreamCore();
+    }
 
     /// <summary>
     /// Enqueues a kernel on <paramref name="stream"/>; arguments are already validated. <paramref name="arguments"/> are

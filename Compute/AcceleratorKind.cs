@@ -11,4 +11,10 @@ public enum AcceleratorKind
 
     /// <summary>NVIDIA GPUs through the CUDA driver API and NVRTC.</summary>
     Cuda,
+
+    /// <summary>
+    /// ILGPU's accelerators (CUDA, OpenCL 2.0 devices, its CPU accelerator) running the generated ILGPU twin of each
+    /// kernel; also the accelerators of ILGPU programs wrapped with <c>IlgpuAccelerator.Wrap</c>.
+    /// </summary>
+    Ilgpu,
 }

@@ -76,7 +76,7 @@ internal sealed class CachingAllocator(Accelerator accelerator)
         accelerator.TrackFree(lease.Bytes);
         var memory = lease.Memory;
         if (memory.IsDisposed) return;
-        if (!Enabled || accelerator.IsDisposed || memory.Bytes != SizeClass(lease.Bytes))
+        if (!Enabled || accelerator.IsDisposed || !memory.IsCacheable || memory.Bytes != SizeClass(lease.Bytes))
         {
             memory.Dispose();
             return;

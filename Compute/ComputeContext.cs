@@ -1,5 +1,6 @@
 using GpuAttention.Compute.Cpu;
 using GpuAttention.Compute.Cuda;
+using GpuAttention.Compute.Ilgpu;
 using GpuAttention.Compute.OpenCL;
 
 namespace GpuAttention.Compute;
@@ -20,7 +21,11 @@ public sealed class ComputeContext : IDisposable
 
     /// <summary>Probes every backend. A backend that is absent is listed with the reason, never thrown.</summary>
     public static ComputeContext Create() =>
-        new([CpuDevice.Probe(), Probe(AcceleratorKind.OpenCL, OpenCLDevice.Probe), Probe(AcceleratorKind.Cuda, CudaDevice.Probe)]);
+        new([CpuDevice.Probe(), Probe(AcceleratorKind.OpenCL, OpenCLDevice.Probe), Probe(AcceleratorKind.Cuda, CudaDevice.Probe),
+            IlgpuProbe.Value]);
+
+    // ILGPU's own device probes (CUDA, OpenCL) are slow to repeat and their answer does not change: once per process.
+    private static readonly Lazy<BackendStatus> IlgpuProbe = new(() => Probe(AcceleratorKind.Ilgpu, IlgpuDevice.Probe));
 
     /// <summary>One entry per backend: its devices or why it has none.</summary>
     public IReadOnlyList<BackendStatus> Backends { get; }
@@ -109,13 +114,14 @@ public sealed class ComputeContext : IDisposable
         return status.Devices.FirstOrDefault(d => d.IsGpu) ?? status.Devices[0];
     }
 
-    /// <summary>Parses <c>cpu</c>, <c>opencl</c> or <c>cuda</c> (any case); <paramref name="source"/> names where it came from.</summary>
+    /// <summary>Parses <c>cpu</c>, <c>opencl</c>, <c>cuda</c> or <c>ilgpu</c> (any case); <paramref name="source"/> names where it came from.</summary>
     public static AcceleratorKind ParseKind(string text, string source) => text.Trim().ToLowerInvariant() switch
     {
         "cpu" => AcceleratorKind.Cpu,
         "opencl" => AcceleratorKind.OpenCL,
         "cuda" => AcceleratorKind.Cuda,
-        _ => throw new ArgumentException($"{source}: expected cpu, opencl or cuda, got '{text}'", nameof(text)),
+        "ilgpu" => AcceleratorKind.Ilgpu,
+        _ => throw new ArgumentException($"{source}: expected cpu, opencl, cuda or ilgpu, got '{text}'", nameof(text)),
     };
 
     private static BackendStatus Probe(AcceleratorKind kind, Func<BackendStatus> probe)

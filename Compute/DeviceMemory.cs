@@ -22,6 +22,9 @@ internal abstract unsafe class DeviceMemory : IDisposable
     /// <summary>True once the native memory is freed.</summary>
     public bool IsDisposed { get; private set; }
 
+    /// <summary>False for memory we only borrow (an ILGPU program's view): it never enters the caching allocator.</summary>
+    public virtual bool IsCacheable => true;
+
     /// <summary>The backend's handle: a device pointer (CUDA), a cl_mem (OpenCL) or a host pointer (CPU).</summary>
     public abstract nint Handle { get; }
 

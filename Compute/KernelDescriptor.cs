@@ -17,6 +17,12 @@ namespace GpuAttention.Compute;
 public sealed record KernelDescriptor(
     string Name, string EntryPoint, string CudaSource, string OpenCLSource, int Dimensions, int GroupSize, string[] Parameters)
 {
+    /// <summary>
+    /// The kernel's ILGPU twin (generated C# over ILGPU's types), which the ILGPU backend loads; null for a kernel
+    /// written only as device source.
+    /// </summary>
+    public System.Reflection.MethodInfo? IlgpuKernel { get; init; }
+
     /// <summary>True for an explicitly grouped kernel.</summary>
     public bool IsGrouped => Dimensions == 0;
 

@@ -10,6 +10,7 @@ namespace GpuAttention.Layers;
 public sealed class Tensor : IDisposable
 {
     private readonly Tensor? viewOf;
+    private readonly bool ownsBuffer = true;     // false for FromBuffer: the caller's buffer
 #pragma warning disable IDE0052 // read by the finalizer only when leaks are reported
     private readonly string? createdAt;
 #pragma warning restore IDE0052
@@ -42,7 +43,7 @@ public sealed class Tensor : IDisposable
     /// <summary>Reports a tensor that was never disposed (only tensors created while <see cref="ReportLeaks"/> was set get here).</summary>
     ~Tensor()
     {
-        if (Buffer.IsDisposed) return;
+        if (Buffer.IsDisposed || !ownsBuffer) return;
         string report = $"GpuAttention: Tensor[{string.Join(", ", Shape)}] was never disposed; created at{Environment.NewLine}{createdAt}";
         if (Leaked is { } handler) handler(report);
         else Console.Error.WriteLine(report);
@@ -83,6 +84,8 @@ public sealed class Tensor : IDisposable
         return this;
     }
 
+    private Tensor(MemoryBuffer<float> buffer, long[] shape, bool ownsBuffer) : this(buffer, shape) => this.ownsBuffer = ownsBuffer;
+
     /// <summary>The device memory.</summary>
     public MemoryBuffer<float> Buffer { get; }
 
@@ -109,6 +112,22 @@ public sealed class Tensor : IDisposable
         if (shape.Any(d => d < 0)) throw new ArgumentException($"shape [{string.Join(", ", shape)}] has a negative dimension", nameof(shape));
         long count = shape.Aggregate(1L, (a, b) => checked(a * b));
         return new Tensor(accelerator.Allocate<float>(count), [.. shape]);
+    }
+
+    /// <summary>
+    /// A tensor over <paramref name="buffer"/>, which it does not own: no copy, and disposing the tensor leaves the buffer
+    /// alone (for example a buffer over an ILGPU program's view, <c>IlgpuAccelerator.Wrap(view)</c>). The shape's element
+    /// count must equal the buffer's length.
+    /// </summary>
+    public static Tensor FromBuffer(MemoryBuffer<float> buffer, params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        ObjectDisposedException.ThrowIf(buffer.IsDisposed, buffer);
+        if (shape.Any(d => d < 0)) throw new ArgumentException($"shape [{string.Join(", ", shape)}] has a negative dimension", nameof(shape));
+        long count = shape.Aggregate(1L, (a, b) => checked(a * b));
+        if (count != buffer.Length)
+            throw new ArgumentException($"shape [{string.Join(", ", shape)}] has {count} elements, the buffer {buffer.Length}", nameof(shape));
+        return new Tensor(buffer, [.. shape], ownsBuffer: false);
     }
 
     /// <summary>A tensor of <paramref name="shape"/> set to zero.</summary>
@@ -185,7 +204,7 @@ public sealed class Tensor : IDisposable
     public void Dispose()
     {
         OwnerScope = null;
-        if (viewOf == null) Buffer.Dispose();
+        if (viewOf == null && ownsBuffer) Buffer.Dispose();
         GC.SuppressFinalize(this);
     }
 

@@ -15,7 +15,7 @@ public class LaunchOverheadBenchmarks
     private Accelerator accelerator = null!;
     private MemoryBuffer<float> buffer = null!;
 
-    [Params(AcceleratorKind.Cpu, AcceleratorKind.OpenCL)]
+    [Params(AcceleratorKind.Cpu, AcceleratorKind.OpenCL, AcceleratorKind.Ilgpu)]
     public AcceleratorKind Kind { get; set; }
 
     [GlobalSetup]

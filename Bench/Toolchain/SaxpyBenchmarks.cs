@@ -18,7 +18,7 @@ public class SaxpyBenchmarks
     private float[] hostX = null!;
     private float[] hostY = null!;
 
-    [Params(AcceleratorKind.Cpu, AcceleratorKind.OpenCL)]
+    [Params(AcceleratorKind.Cpu, AcceleratorKind.OpenCL, AcceleratorKind.Ilgpu)]
     public AcceleratorKind Kind { get; set; }
 
     [GlobalSetup]

@@ -135,3 +135,7 @@ public sealed class OpenCLCbamParityTests() : CbamParityTests(AcceleratorKind.Op
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaCbamParityTests() : CbamParityTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuCbamParityTests() : CbamParityTests(AcceleratorKind.Ilgpu);

@@ -122,3 +122,7 @@ public sealed class OpenCLCoordinateAttentionParityTests() : CoordinateAttention
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaCoordinateAttentionParityTests() : CoordinateAttentionParityTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuCoordinateAttentionParityTests() : CoordinateAttentionParityTests(AcceleratorKind.Ilgpu);

@@ -154,3 +154,7 @@ public sealed class OpenCLGamParityTests() : GamParityTests(AcceleratorKind.Open
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaGamParityTests() : GamParityTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuGamParityTests() : GamParityTests(AcceleratorKind.Ilgpu);

@@ -74,3 +74,7 @@ public sealed class OpenCLNamParityTests() : NamParityTests(AcceleratorKind.Open
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaNamParityTests() : NamParityTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuNamParityTests() : NamParityTests(AcceleratorKind.Ilgpu);

@@ -95,3 +95,7 @@ public sealed class OpenCLSeParityTests() : SeParityTests(AcceleratorKind.OpenCL
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaSeParityTests() : SeParityTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuSeParityTests() : SeParityTests(AcceleratorKind.Ilgpu);

@@ -40,3 +40,7 @@ public sealed class OpenCLConformanceTests() : ConformanceTests(AcceleratorKind.
 /// <summary>The conformance suite on the CUDA accelerator; skips where no CUDA device is found.</summary>
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaConformanceTests() : ConformanceTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuConformanceTests() : ConformanceTests(AcceleratorKind.Ilgpu);

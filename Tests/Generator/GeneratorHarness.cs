@@ -15,6 +15,9 @@ internal static class GeneratorHarness
             .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
             .Select(p => MetadataReference.CreateFromFile(p)),
         MetadataReference.CreateFromFile(typeof(Accelerator).Assembly.Location),
+        // The ILGPU twins of generated kernels compile against ILGPU, as a kernel project gets it through Compute.
+        MetadataReference.CreateFromFile(typeof(ILGPU.Context).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(ILGPU.Algorithms.XMath).Assembly.Location),
     ];
 
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);

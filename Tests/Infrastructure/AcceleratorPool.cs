@@ -86,6 +86,9 @@ public static class AcceleratorCollections
 
     /// <summary>Tests that run on the CUDA accelerator.</summary>
     public const string Cuda = "Cuda accelerator";
+
+    /// <summary>Tests that run on the ILGPU accelerator.</summary>
+    public const string Ilgpu = "Ilgpu accelerator";
 }
 
 /// <summary>The collection of the CPU accelerator's tests.</summary>
@@ -99,3 +102,7 @@ public sealed class OpenCLAcceleratorCollection;
 /// <summary>The collection of the CUDA accelerator's tests.</summary>
 [CollectionDefinition(AcceleratorCollections.Cuda)]
 public sealed class CudaAcceleratorCollection;
+
+/// <summary>The collection of the ILGPU accelerator's tests.</summary>
+[CollectionDefinition(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuAcceleratorCollection;

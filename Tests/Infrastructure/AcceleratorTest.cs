@@ -16,6 +16,39 @@ public abstract class AcceleratorTest(AcceleratorKind kind) : IDisposable
     /// <summary>The kind of accelerator this class runs on.</summary>
     protected AcceleratorKind Kind { get; } = kind;
 
+    /// <summary>
+    /// The most elements one test may allocate on ILGPU's CPU accelerator. It runs one OS thread per lane and a barrier
+    /// phase per group (a 16×16 tile of a 7×7 convolution takes seconds on two cores), so there only the small cases of
+    /// each test run, and the larger ones skip with this reason; on an ILGPU GPU every case runs.
+    /// </summary>
+    public const long IlgpuCpuElementBudget = 3000;
+
+    private long allocatedElements;
+
+    /// <summary>True on ILGPU's CPU accelerator (not on an ILGPU GPU).</summary>
+    protected bool IsIlgpuCpu => Kind == AcceleratorKind.Ilgpu && IsIlgpuCpuAccelerator(Accelerator);
+
+    private static bool IsIlgpuCpuAccelerator(Accelerator accelerator) =>
+        accelerator is Compute.Ilgpu.IlgpuAccelerator { Ilgpu.AcceleratorType: ILGPU.Runtime.AcceleratorType.CPU };
+
+    /// <summary>
+    /// Whether test method <paramref name="method"/> runs on ILGPU's CPU accelerator; the others skip there with the
+    /// reason (a class whose tests are not all sized for it narrows this).
+    /// </summary>
+    protected virtual bool RunsOnIlgpuCpu(string method) => true;
+
+    /// <summary>
+    /// Counts <paramref name="elements"/> against <see cref="IlgpuCpuElementBudget"/>; on ILGPU's CPU accelerator a test
+    /// over the budget is skipped, with the reason, before it launches anything bigger.
+    /// </summary>
+    protected void CountElements(long elements)
+    {
+        allocatedElements += elements;
+        if (IsIlgpuCpu && allocatedElements > IlgpuCpuElementBudget)
+            Assert.Skip($"ILGPU's CPU accelerator runs one OS thread per lane: this case allocates over {allocatedElements} elements, " +
+                $"more than its test budget of {IlgpuCpuElementBudget}; the smaller cases run there, every case on ILGPU over a GPU");
+    }
+
     /// <summary>The run's accelerator of <see cref="Kind"/>; skips the test when there is none.</summary>
     protected Accelerator Accelerator
     {
@@ -24,6 +57,9 @@ public abstract class AcceleratorTest(AcceleratorKind kind) : IDisposable
             if (accelerator == null)
             {
                 var opened = AcceleratorPool.RequireAccelerator(Kind);
+                if (IsIlgpuCpuAccelerator(opened) && TestContext.Current.TestMethod?.MethodName is { } method && !RunsOnIlgpuCpu(method))
+                    Assert.Skip($"ILGPU's CPU accelerator runs one OS thread per lane: {method} is too big for it; it runs on every other " +
+                        "backend and on ILGPU over a GPU");
                 allocationsBefore = opened.LiveAllocations;
                 accelerator = opened;
             }

@@ -49,3 +49,7 @@ public sealed class OpenCLAccumulateTests() : AccumulateTests(AcceleratorKind.Op
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaAccumulateTests() : AccumulateTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuAccumulateTests() : AccumulateTests(AcceleratorKind.Ilgpu);

@@ -77,3 +77,7 @@ public sealed class OpenCLActivationsTests() : ActivationsTests(AcceleratorKind.
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaActivationsTests() : ActivationsTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuActivationsTests() : ActivationsTests(AcceleratorKind.Ilgpu);

@@ -292,3 +292,7 @@ public sealed class OpenCLBatchNorm2dTests() : BatchNorm2dTests(AcceleratorKind.
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaBatchNorm2dTests() : BatchNorm2dTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuBatchNorm2dTests() : BatchNorm2dTests(AcceleratorKind.Ilgpu);

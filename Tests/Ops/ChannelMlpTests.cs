@@ -359,3 +359,7 @@ public sealed class OpenCLChannelMlpTests() : ChannelMlpTests(AcceleratorKind.Op
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaChannelMlpTests() : ChannelMlpTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuChannelMlpTests() : ChannelMlpTests(AcceleratorKind.Ilgpu);

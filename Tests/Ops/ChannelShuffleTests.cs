@@ -101,3 +101,7 @@ public sealed class OpenCLChannelShuffleTests() : ChannelShuffleTests(Accelerato
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaChannelShuffleTests() : ChannelShuffleTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuChannelShuffleTests() : ChannelShuffleTests(AcceleratorKind.Ilgpu);

@@ -263,3 +263,7 @@ public sealed class OpenCLConv2dTests() : Conv2dTests(AcceleratorKind.OpenCL);
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaConv2dTests() : Conv2dTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuConv2dTests() : Conv2dTests(AcceleratorKind.Ilgpu);

@@ -232,3 +232,7 @@ public sealed class OpenCLNamWeightingTests() : NamWeightingTests(AcceleratorKin
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaNamWeightingTests() : NamWeightingTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuNamWeightingTests() : NamWeightingTests(AcceleratorKind.Ilgpu);

@@ -14,11 +14,19 @@ public abstract class OpTest(AcceleratorKind kind) : AcceleratorTest(kind)
 
     protected AcceleratorStream Stream => Accelerator.DefaultStream;
 
-    protected MemoryBuffer<float> Upload(float[] values) => Accelerator.Allocate<float>(values);
+    protected MemoryBuffer<float> Upload(float[] values)
+    {
+        CountElements(values.Length);
+        return Accelerator.Allocate<float>(values);
+    }
 
-    protected MemoryBuffer<float> Upload(double[] values) => Accelerator.Allocate<float>(values.Select(v => (float)v).ToArray());
+    protected MemoryBuffer<float> Upload(double[] values) => Upload(values.Select(v => (float)v).ToArray());
 
-    protected MemoryBuffer<T> Poisoned<T>(long length) where T : unmanaged => Poison.Allocate<T>(Accelerator, length);
+    protected MemoryBuffer<T> Poisoned<T>(long length) where T : unmanaged
+    {
+        CountElements(length);
+        return Poison.Allocate<T>(Accelerator, length);
+    }
 
     protected float[] Download(MemoryBuffer<float> buffer)
     {

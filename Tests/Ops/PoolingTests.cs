@@ -255,3 +255,7 @@ public sealed class OpenCLPoolingTests() : PoolingTests(AcceleratorKind.OpenCL);
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaPoolingTests() : PoolingTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuPoolingTests() : PoolingTests(AcceleratorKind.Ilgpu);

@@ -220,3 +220,7 @@ public sealed class OpenCLSigmoidGatingTests() : SigmoidGatingTests(AcceleratorK
 
 [Collection(AcceleratorCollections.Cuda)]
 public sealed class CudaSigmoidGatingTests() : SigmoidGatingTests(AcceleratorKind.Cuda);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine), at the small shapes <see cref="AcceleratorTest.IsIlgpu"/> selects.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuSigmoidGatingTests() : SigmoidGatingTests(AcceleratorKind.Ilgpu);

@@ -9,7 +9,7 @@ public sealed class DeviceChoiceTests
     public void ContextListsEveryBackendWithDevicesOrAReason()
     {
         using var context = ComputeContext.Create();
-        Assert.Equal([AcceleratorKind.Cpu, AcceleratorKind.OpenCL, AcceleratorKind.Cuda], context.Backends.Select(b => b.Kind));
+        Assert.Equal([AcceleratorKind.Cpu, AcceleratorKind.OpenCL, AcceleratorKind.Cuda, AcceleratorKind.Ilgpu], context.Backends.Select(b => b.Kind));
         foreach (var backend in context.Backends)
         {
             Assert.True(backend.IsAvailable || !string.IsNullOrWhiteSpace(backend.UnavailableReason), $"{backend.Kind} is absent without a reason");

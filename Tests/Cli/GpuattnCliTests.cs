@@ -155,7 +155,7 @@ public sealed class GpuattnCliTests
     [InlineData("refers to the global 'posix.system'", "run", "--module", "se", "--state", "HOSTILE", "--input", "INPUT", "--out", "OUT")]
     [InlineData("is float16 (torch.HalfStorage)", "run", "--module", "se", "--state", "HALF", "--input", "INPUT", "--out", "OUT")]
     [InlineData("is a directory", "run", "--module", "se", "--state", "FOLDER", "--input", "INPUT", "--out", "OUT")]
-    [InlineData("expected cpu, opencl or cuda, got 'tpu'", "bench", "--accelerator", "tpu")]
+    [InlineData("expected cpu, opencl, cuda or ilgpu, got 'tpu'", "bench", "--accelerator", "tpu")]
     [InlineData("Unrecognized command or argument 'bogus'", "bogus")]
     public void BadInputIsOneLineAndExitCodeTwo(string message, params string[] args)
     {

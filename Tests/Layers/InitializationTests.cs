@@ -24,7 +24,10 @@ public abstract class InitializationTests(AcceleratorKind kind) : OpTest(kind)
         double variance = values.Average(v => (v - mean) * (v - mean));
         double expected = bound * bound / 3;
         Assert.True(Math.Abs(mean) < 5 * Math.Sqrt(expected / values.Length), $"{what}: mean {mean} is not 0 (n {values.Length}, bound {bound})");
-        Assert.True(Math.Abs(variance / expected - 1) < 0.05, $"{what}: variance {variance}, expected b²/3 = {expected}");
+        // The sample variance of n uniform draws has a relative standard deviation of √(0.8/n): allow 5 of them (a fixed
+        // 5% failed a third of the time for a 300-value bias, whose draws depend on what the generator gave before).
+        double allowed = 5 * Math.Sqrt(0.8 / values.Length);
+        Assert.True(Math.Abs(variance / expected - 1) < allowed, $"{what}: variance {variance}, expected b²/3 = {expected} (±{allowed:P0})");
     }
 
     [Fact]

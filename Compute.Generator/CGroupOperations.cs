@@ -118,7 +118,7 @@ internal static class CGroupOperations
                 case "reduce":
                     sb.AppendLine($"{fn} {t} ga_group_reduce_{op}({t} v, {sp}) {{ int l = ga_lane(), n = ga_lanes(), m = n < 32 ? n : 32; s[l] = v; {sync}; " +
                         $"for (int k = 1; k < m; k <<= 1) {{ if ((l & (2 * k - 1)) == 0 && l + k < n) s[l] = {a("s[l]", "s[l + k]")}; {sync}; }} " +
-                        $"{t} r = s[0]; for (int w = 32; w < n; w += 32) r = {a("r", "s[w]")}; {sync}; return r; }}");
+                        $"if (l == 0) {{ {t} f = s[0]; for (int w = 32; w < n; w += 32) f = {a("f", "s[w]")}; s[0] = f; }} {sync}; {t} r = s[0]; {sync}; return r; }}");
                     break;
                 case "iscan" or "escan":
                     {

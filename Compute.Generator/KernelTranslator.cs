@@ -34,6 +34,10 @@ internal static class KernelTranslator
             string cuda = cudaEmitter.EmitUnit(method, declaration, entryPoint, dimensions);
             CheckRecursion(cudaEmitter.Calls, diagnostics);
             string openCL = new CEmitter(CTarget.OpenCL, context.SemanticModel.Compilation, null).EmitUnit(method, declaration, entryPoint, dimensions);
+            // The checked variants (GPUATTN_CHECKED=1) are separate sources, so the unchecked ones carry no check at all.
+            var checkedSources = new CheckedSources(
+                new CEmitter(CTarget.Cuda, context.SemanticModel.Compilation, null, checkedMode: true).EmitUnit(method, declaration, entryPoint, dimensions),
+                new CEmitter(CTarget.OpenCL, context.SemanticModel.Compilation, null, checkedMode: true).EmitUnit(method, declaration, entryPoint, dimensions));
             string cpu = "";
             if (dimensions == 0)
             {
@@ -41,7 +45,7 @@ internal static class KernelTranslator
                 if (diagnostics.Count == 0) cpu = CpuGroupEmitter.Emit(method, declaration, context.SemanticModel, kernelName);
             }
             if (diagnostics.Count == 0)
-                launcher = LauncherEmitter.Emit(method, kernelName, entryPoint, dimensions, groupSize, cuda, openCL, cpu,
+                launcher = LauncherEmitter.Emit(method, kernelName, entryPoint, dimensions, groupSize, cuda, openCL, checkedSources, cpu,
                     IlgpuTwinEmitter.Emit(method, declaration, context.SemanticModel.Compilation));
         }
         return new KernelModel(hintName, ns, new EquatableArray<ContainingType>(containing), new EquatableArray<string>(usings),

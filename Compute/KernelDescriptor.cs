@@ -45,14 +45,27 @@ public sealed record KernelDescriptor(
     /// The descriptor that device backends compile and cache in checked mode: this kernel with the checked sources (a
     /// different source, so a different cache key), or null when the kernel has none.
     /// </summary>
-    internal KernelDescriptor? CheckedVariant =>
-        IsChecked ? this :
-        CheckedCudaSource is null || CheckedOpenCLSource is null ? null :
-        checkedVariant ??= new KernelDescriptor(Name, EntryPoint, CheckedCudaSource, CheckedOpenCLSource, Dimensions, GroupSize, Parameters)
+    internal KernelDescriptor? CheckedVariant
+    {
+        get
         {
-            IlgpuKernel = IlgpuKernel,
-            IsChecked = true,
-        };
+            if (IsChecked) return this;
+            if (CheckedCudaSource is null || CheckedOpenCLSource is null) return null;
+            // A copy made with `with` carries the cached variant of its original: made again unless it still fits.
+            var variant = checkedVariant;
+            if (variant is null || variant.Name != Name || !ReferenceEquals(variant.CudaSource, CheckedCudaSource) ||
+                !ReferenceEquals(variant.OpenCLSource, CheckedOpenCLSource) || variant.Dimensions != Dimensions || variant.GroupSize != GroupSize)
+            {
+                variant = new KernelDescriptor(Name, EntryPoint, CheckedCudaSource, CheckedOpenCLSource, Dimensions, GroupSize, Parameters)
+                {
+                    IlgpuKernel = IlgpuKernel,
+                    IsChecked = true,
+                };
+                checkedVariant = variant;
+            }
+            return variant;
+        }
+    }
 
     /// <summary>
     /// The same descriptor for every kernel with the same name and mode (sources are identical by construction); the

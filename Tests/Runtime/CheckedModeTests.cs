@@ -143,3 +143,32 @@ public sealed class CpuCheckedModeTests() : CheckedModeTests(AcceleratorKind.Cpu
 
 [Collection(AcceleratorCollections.OpenCL)]
 public sealed class OpenCLCheckedModeTests() : CheckedModeTests(AcceleratorKind.OpenCL);
+
+/// <summary>
+/// ILGPU runs its own twins of the kernels, not the generated C, so checked mode changes nothing there (ILGPU checks
+/// views only in a context built with its debug assertions): setting it must still leave launches working.
+/// </summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuCheckedModeTests() : AcceleratorTest(AcceleratorKind.Ilgpu)
+{
+    [Fact]
+    public void CheckedModeRunsInRangeKernelsUnchanged()
+    {
+        var values = TestData.Floats(7, 16);
+        using var x = Accelerator.Allocate<float>(values);
+        using var y = Accelerator.Allocate<float>(16);
+        y.CopyFrom(Enumerable.Repeat(Poison.Float, 16).ToArray());
+        bool before = Accelerator.Checked;
+        Accelerator.Checked = true;
+        try
+        {
+            CheckedModeKernels.ShiftedWriteKernel.Launch(Accelerator, 16, x.View, y.View, 0);
+            Accelerator.Synchronize();
+        }
+        finally
+        {
+            Accelerator.Checked = before;
+        }
+        Assert.Equal(values, y.ToArray());
+    }
+}

@@ -144,6 +144,9 @@ public sealed class CpuCheckedModeTests() : CheckedModeTests(AcceleratorKind.Cpu
 [Collection(AcceleratorCollections.OpenCL)]
 public sealed class OpenCLCheckedModeTests() : CheckedModeTests(AcceleratorKind.OpenCL);
 
+[Collection(AcceleratorCollections.Cuda)]
+public sealed class CudaCheckedModeTests() : CheckedModeTests(AcceleratorKind.Cuda);
+
 /// <summary>
 /// ILGPU runs its own twins of the kernels, not the generated C, so checked mode changes nothing there (ILGPU checks
 /// views only in a context built with its debug assertions): setting it must still leave launches working.

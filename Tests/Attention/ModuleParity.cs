@@ -39,6 +39,9 @@ public abstract class ModuleParity(AcceleratorKind kind) : OpTest(kind)
     {
         var (t, metadata) = Safetensors.ReadWithMetadata(Path.Combine(Folder, file));
         long[] shape = t["x"].Shape;
+        if (IsIlgpuCpu && metadata["mode"] != "train")
+            Assert.Skip("ILGPU's CPU accelerator runs one OS thread per lane: there only the train goldens run (forward, backward and " +
+                "the running statistics); the eval goldens run on every other backend and on ILGPU over a GPU");
         CountElements(4 * shape.Aggregate(1L, (a, b) => a * b));   // x, y, grad_y, grad_x
         var options = new ModuleOptions(metadata["module"], Options(metadata), knownOptions);
         using var module = create(Accelerator, checked((int)shape[1]), options);

@@ -91,37 +91,7 @@ public abstract class LayerModuleMisuseTests(AcceleratorKind kind) : Accelerator
         var (layer, inShape, _) = Create(name, Accelerator);
         using var owned = layer;
         using var x = Random(Accelerator, 96, inShape);
-        var refused = 0;
-        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
-        using var start = new Barrier(2);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        void Work()
-        {
-            start.SignalAndWait();
-            // Until a call is refused, for at most 5 s.
-            for (int i = 0; Volatile.Read(ref refused) == 0 && clock.ElapsedMilliseconds < 5000 || i < 20; i++)
-            {
-                try
-                {
-                    using var y = layer.Forward(x);
-                }
-                catch (InvalidOperationException e) when (e.Message.Contains("another thread"))
-                {
-                    Interlocked.Increment(ref refused);
-                }
-                catch (Exception e)
-                {
-                    failures.Enqueue(e);
-                }
-            }
-        }
-        var threads = new[] { new Thread(Work), new Thread(Work) };
-        foreach (var t in threads) t.Start();
-        foreach (var t in threads) t.Join();
-
-        Assert.Empty(failures);
-        Assert.True(refused > 0, $"{name}: overlapping Forward calls on one instance were never refused");
-        using var again = layer.Forward(x); // the instance is still usable
+        ModuleConcurrency.AssertOverlappingForwardsAreRefused(layer, x, name);
     }
 
     [Theory]

@@ -186,10 +186,28 @@ internal sealed partial class CEmitter
             return "0";
         }
         string index = Expr(element.ArgumentList.Arguments[0].Expression);
-        if (model.GetSymbolInfo(element.Expression).Symbol is { } symbol && sharedArrays.ContainsKey(symbol))
-            return $"{Local(symbol)}[{index}]";
-        return $"{Expr(element.Expression)}.ptr[{index}]";
+        if (model.GetSymbolInfo(element.Expression).Symbol is { } symbol && sharedArrays.TryGetValue(symbol, out long length))
+            return checkedMode ? $"{Local(symbol)}[ga_shared_index({index}, {length}, ga_err)]" : $"{Local(symbol)}[{index}]";
+        return ViewElementAt(element.Expression, receiverType, index);
     }
+
+    /// <summary>The element <paramref name="index"/> of the view <paramref name="view"/>, as an lvalue; checked in checked mode.</summary>
+    private string ViewElementAt(ExpressionSyntax view, ITypeSymbol viewType, string index)
+    {
+        if (!checkedMode) return $"{Expr(view)}.ptr[{index}]";
+        string element = ViewElement(viewType)!;
+        string at = IsSharedViewExpression(view) ? target.LocalAt(element) : $"ga_at_{element}";
+        return $"(*{at}({Expr(view)}, ({target.Long})({index})))";
+    }
+
+    /// <summary>True for a view of shared memory: a shared array, a helper's shared-view parameter, or a sub-view of one.</summary>
+    private bool IsSharedViewExpression(ExpressionSyntax expression) => expression switch
+    {
+        ParenthesizedExpressionSyntax p => IsSharedViewExpression(p.Expression),
+        InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.Text: "SubView" } access } =>
+            IsSharedViewExpression(access.Expression),
+        _ => IsSharedView(expression),
+    };
 
     private string Binary(BinaryExpressionSyntax binary)
     {
@@ -271,7 +289,7 @@ internal sealed partial class CEmitter
         {
             string t = Temporary(index);
             sequence += $"{t} = {Expr(index)}, ";
-            location = $"{Expr(element.Expression)}.ptr[{t}]";
+            location = ViewElementAt(element.Expression, model.GetTypeInfo(element.Expression).Type!, t);
         }
         else
         {

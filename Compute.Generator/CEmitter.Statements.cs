@@ -216,7 +216,7 @@ internal sealed partial class CEmitter
     private string ViewValue(ExpressionSyntax expression)
     {
         if (model.GetSymbolInfo(expression).Symbol is { } symbol && sharedArrays.TryGetValue(symbol, out long n))
-            return target.MakeLocalView(TrackLocal(model.GetTypeInfo(expression).Type!), Local(symbol), n);
+            return target.MakeLocalView(TrackLocal(model.GetTypeInfo(expression).Type!), Local(symbol), n, checkedMode);
         return Expr(expression);
     }
 

@@ -20,6 +20,7 @@ internal sealed partial class CEmitter
     private static readonly HashSet<string> ViewElements = ["float", "double", "int", "uint", "long", "byte"];
 
     private readonly CTarget target;
+    private readonly bool checkedMode;                       // GPUATTN_CHECKED's variant: every view access bound-checked
     private readonly Compilation compilation;
     private readonly List<DiagnosticInfo>? diagnostics;      // null in passes that must not report again
     private readonly SortedSet<string> viewElements = [];
@@ -43,9 +44,14 @@ internal sealed partial class CEmitter
     private readonly List<string> temporaries = [];
     private int bodyStart;
 
-    public CEmitter(CTarget target, Compilation compilation, List<DiagnosticInfo>? diagnostics)
+    /// <param name="checkedMode">
+    /// Emit the checked variant: the kernel takes the launch's error word as a last view parameter (<c>ga_err</c>), and
+    /// every element access and sub-view of a view is checked against its length (docs/reliability.md).
+    /// </param>
+    public CEmitter(CTarget target, Compilation compilation, List<DiagnosticInfo>? diagnostics, bool checkedMode = false)
     {
         this.target = target;
+        this.checkedMode = checkedMode;
         this.compilation = compilation;
         this.diagnostics = diagnostics;
     }
@@ -67,7 +73,7 @@ internal sealed partial class CEmitter
             definitions.AppendLine(signature).Append(body);
         }
         var unit = new StringBuilder();
-        unit.Append(target.Prelude(viewElements, localViewElements, usesDouble));
+        unit.Append(target.Prelude(viewElements, localViewElements, usesDouble, checkedMode));
         if (groupOperations.Count > 0) unit.Append(CGroupOperations.Emit(target, groupOperations));
         unit.AppendLine();
         unit.Append(prototypes);
@@ -83,6 +89,7 @@ internal sealed partial class CEmitter
         var prologue = new List<string>();
         string l = target.Long;
         if (dimensions > 0) parameters.Add("int ga_extent_x, int ga_extent_y, int ga_extent_z");
+        int number = 0;   // the parameter's index in KernelDescriptor.Parameters, which names it in a bounds error
         foreach (var p in kernel.Parameters.Skip(dimensions > 0 ? 1 : 0))
         {
             string name = Local(p);
@@ -90,13 +97,21 @@ internal sealed partial class CEmitter
             {
                 string t = target.TypeName(element);
                 parameters.Add($"{target.GlobalPointer(t)} {name}__base, {l} {name}__offset, {l} {name}__length");
-                prologue.Add($"ga_view_{element} {name} = ga_make_view_{element}({name}__base, {name}__offset, {name}__length);");
+                string check = checkedMode ? $", ga_err, {number}" : "";
+                prologue.Add($"ga_view_{element} {name} = ga_make_view_{element}({name}__base, {name}__offset, {name}__length{check});");
                 Track(p.Type);
             }
             else
             {
                 parameters.Add($"{CType(p.Type, declaration)} {name}");
             }
+            number++;
+        }
+        if (checkedMode)
+        {
+            // The error word travels as one more view (base, offset, length), so launchers and backends pack it as any view.
+            parameters.Add($"{target.GlobalPointer("int")} ga_err__base, {l} ga_err__offset, {l} ga_err__length");
+            prologue.Insert(0, $"{target.GlobalPointer("int")} ga_err = ga_err__base + ga_err__offset; (void)ga_err; (void)ga_err__length;");
         }
         sb.AppendLine(target.KernelSignature(entryPoint, string.Join(", ", parameters)));
         sb.AppendLine("{");

@@ -37,6 +37,11 @@ internal static class KernelTranslator
             CheckRecursion(cudaEmitter.Calls, diagnostics);
             cancellation.ThrowIfCancellationRequested();
             string openCL = new CEmitter(CTarget.OpenCL, semanticModel.Compilation, null).EmitUnit(method, declaration, entryPoint, dimensions);
+            // The checked variants (GPUATTN_CHECKED=1) are separate sources, so the unchecked ones carry no check at all.
+            cancellation.ThrowIfCancellationRequested();
+            var checkedSources = new CheckedSources(
+                new CEmitter(CTarget.Cuda, semanticModel.Compilation, null, checkedMode: true).EmitUnit(method, declaration, entryPoint, dimensions),
+                new CEmitter(CTarget.OpenCL, semanticModel.Compilation, null, checkedMode: true).EmitUnit(method, declaration, entryPoint, dimensions));
             string cpu = "";
             if (dimensions == 0)
             {
@@ -44,7 +49,7 @@ internal static class KernelTranslator
                 if (diagnostics.Count == 0) cpu = CpuGroupEmitter.Emit(method, declaration, semanticModel, kernelName);
             }
             if (diagnostics.Count == 0)
-                launcher = LauncherEmitter.Emit(method, kernelName, entryPoint, dimensions, groupSize, cuda, openCL, cpu,
+                launcher = LauncherEmitter.Emit(method, kernelName, entryPoint, dimensions, groupSize, cuda, openCL, checkedSources, cpu,
                     IlgpuTwinEmitter.Emit(method, declaration, semanticModel.Compilation));
         }
         return new KernelModel(hintName, ns, new EquatableArray<ContainingType>(containing), new EquatableArray<string>(usings),

@@ -17,7 +17,7 @@ internal static class LauncherEmitter
     private const string C = "global::GpuAttention.Compute.";
 
     public static string Emit(IMethodSymbol method, string kernelName, string entryPoint, int dimensions, int groupSize,
-        string cuda, string openCL, string cpuGroups, string ilgpuTwin)
+        string cuda, string openCL, CheckedSources checkedSources, string cpuGroups, string ilgpuTwin)
     {
         var parameters = method.Parameters.Skip(dimensions > 0 ? 1 : 0).ToList();
         var taken = new HashSet<string>(method.Parameters.Select(p => p.Name));
@@ -44,8 +44,14 @@ internal static class LauncherEmitter
         sb.AppendLine("    /// <summary>The kernel as OpenCL C 1.2.</summary>");
         sb.AppendLine($"    public const string OpenCLSource = {Verbatim(openCL)};");
         sb.AppendLine();
+        sb.AppendLine("    /// <summary>The kernel as CUDA C with every view access bound-checked (checked mode).</summary>");
+        sb.AppendLine($"    public const string CheckedCudaSource = {Verbatim(checkedSources.Cuda)};");
+        sb.AppendLine();
+        sb.AppendLine("    /// <summary>The kernel as OpenCL C 1.2 with every view access bound-checked (checked mode).</summary>");
+        sb.AppendLine($"    public const string CheckedOpenCLSource = {Verbatim(checkedSources.OpenCL)};");
+        sb.AppendLine();
         sb.AppendLine("    /// <summary>What accelerators compile and cache.</summary>");
-        sb.AppendLine($"    public static readonly {C}KernelDescriptor Descriptor = new(\"{kernelName}\", EntryPoint, CudaSource, OpenCLSource, {dimensions}, {groupSize}, new string[] {{ {string.Join(", ", parameters.Select(p => $"\"{p.Name}\""))} }}) {{ IlgpuKernel = new IlgpuSignature({IlgpuTwinEmitter.ClassName}.Kernel).Method }};");
+        sb.AppendLine($"    public static readonly {C}KernelDescriptor Descriptor = new(\"{kernelName}\", EntryPoint, CudaSource, OpenCLSource, {dimensions}, {groupSize}, new string[] {{ {string.Join(", ", parameters.Select(p => $"\"{p.Name}\""))} }}) {{ IlgpuKernel = new IlgpuSignature({IlgpuTwinEmitter.ClassName}.Kernel).Method, CheckedCudaSource = CheckedCudaSource, CheckedOpenCLSource = CheckedOpenCLSource }};");
         sb.AppendLine();
         sb.AppendLine($"    /// <summary>Enqueues the kernel on <paramref name=\"{accelerator}\"/>'s default stream.</summary>");
         sb.AppendLine($"    public static void Launch({C}Accelerator {accelerator}, {shapeParameter}{typed}) =>");

@@ -70,3 +70,6 @@ internal sealed record KernelModel(
     EquatableArray<string> Usings,
     string LauncherCode,
     EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>A kernel's checked-mode sources (CUDA C, OpenCL C), every view access bound-checked.</summary>
+internal readonly record struct CheckedSources(string Cuda, string OpenCL);

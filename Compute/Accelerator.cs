@@ -19,7 +19,21 @@ public abstract class Accelerator : IDisposable
         Device = device;
         Id = Interlocked.Increment(ref opened);
         Allocator = new CachingAllocator(this);
+        Checked = Environment.GetEnvironmentVariable(CheckedVariable) == "1";
     }
+
+    /// <summary>The environment variable that turns <see cref="Checked"/> on for every accelerator the process opens (<c>1</c>).</summary>
+    public const string CheckedVariable = "GPUATTN_CHECKED";
+
+    /// <summary>
+    /// Checked mode (default: off, unless <c>GPUATTN_CHECKED=1</c>): every view access of every kernel is checked
+    /// against the view's length, and an out-of-range index throws <see cref="IndexOutOfRangeException"/> naming the
+    /// kernel, the parameter, the index and the length (a bad <c>SubView</c>, <see cref="ArgumentOutOfRangeException"/>)
+    /// instead of touching memory. On OpenCL and CUDA it runs each kernel's checked variant (its own compiled program,
+    /// each launch waiting for its result, so for debugging, not speed); the CPU accelerator always checks; on ILGPU it
+    /// changes nothing (ILGPU checks views in its debug builds). Unchecked launches run code with no checks at all.
+    /// </summary>
+    public bool Checked { get; set; }
 
     /// <summary>
     /// This accelerator's number in the process (1, 2, ...), so errors that involve two accelerators on one device

@@ -4,7 +4,8 @@ namespace GpuAttention.Compute;
 
 /// <summary>
 /// A typed window (<see cref="Length"/> elements from an offset) onto accelerator memory; the kernel-side handle of a
-/// buffer. On the CPU accelerator the indexer reads and writes the element (bounds-checked); on a device accelerator
+/// buffer. On the CPU accelerator the indexer reads and writes the element (bounds-checked; inside a kernel the error
+/// names the kernel and the parameter, as checked mode does on devices, see <see cref="Accelerator.Checked"/>); on a device accelerator
 /// a view can be passed to kernels and copied from and to the host, but not indexed on the host.
 /// </summary>
 public readonly unsafe struct ArrayView<T> where T : unmanaged
@@ -42,7 +43,7 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            if ((ulong)(long)index >= (ulong)length || host == null) ThrowBadIndex(index, length, owner != null);
+            if ((ulong)(long)index >= (ulong)length || host == null) ThrowBadIndex(host, index, length, owner != null);
             return ref host[index];
         }
     }
@@ -53,7 +54,7 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            if ((ulong)index >= (ulong)length || host == null) ThrowBadIndex(index, length, owner != null);
+            if ((ulong)index >= (ulong)length || host == null) ThrowBadIndex(host, index, length, owner != null);
             return ref host[index];
         }
     }
@@ -62,7 +63,7 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
     public ArrayView<T> SubView(long start, long count)
     {
         if (start < 0 || count < 0 || start > length - count)
-            throw new ArgumentOutOfRangeException(nameof(start), $"SubView({start}, {count}) is outside a view of {length} elements");
+            throw Locate(new ArgumentOutOfRangeException(nameof(start), BoundsCheck.SubViewMessage(start, count, length)), host);
         return new ArrayView<T>(owner!, host == null ? null : host + start, offset + start, count);
     }
 
@@ -119,11 +120,19 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
         return memory;
     }
 
-    private static void ThrowBadIndex(long index, long length, bool hasMemory)
+    /// <summary>Leaves the view's address on <paramref name="e"/>, so the CPU accelerator can name the kernel's parameter (BoundsCheck.FromHost).</summary>
+    private static Exception Locate(Exception e, T* host)
+    {
+        e.Data[BoundsCheck.ViewAddressKey] = (long)host;
+        e.Data[BoundsCheck.ElementSizeKey] = sizeof(T);
+        return e;
+    }
+
+    private static void ThrowBadIndex(T* host, long index, long length, bool hasMemory)
     {
         if ((ulong)index < (ulong)length && hasMemory)
             throw new InvalidOperationException("a view of device memory cannot be indexed on the host; copy it to the host first");
-        throw new IndexOutOfRangeException($"index {index} is outside a view of {length} elements");
+        throw Locate(new IndexOutOfRangeException(BoundsCheck.IndexMessage(index, length)), host);
     }
 
     /// <inheritdoc />

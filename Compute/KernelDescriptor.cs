@@ -23,14 +23,59 @@ public sealed record KernelDescriptor(
     /// </summary>
     public System.Reflection.MethodInfo? IlgpuKernel { get; init; }
 
+    /// <summary>
+    /// The CUDA C of checked mode (<see cref="Accelerator.Checked"/>): every view access is checked against the view's
+    /// length, and the first violation is written to an error word passed as one more view parameter; null for a kernel
+    /// written only as device source.
+    /// </summary>
+    public string? CheckedCudaSource { get; init; }
+
+    /// <summary>The OpenCL C of checked mode, as <see cref="CheckedCudaSource"/>.</summary>
+    public string? CheckedOpenCLSource { get; init; }
+
+    /// <summary>True for the checked variant (<see cref="CheckedVariant"/>) itself.</summary>
+    public bool IsChecked { get; private init; }
+
     /// <summary>True for an explicitly grouped kernel.</summary>
     public bool IsGrouped => Dimensions == 0;
 
-    /// <summary>The same descriptor for every kernel with the same name (sources are identical by construction).</summary>
-    public bool Equals(KernelDescriptor? other) => other is not null && Name == other.Name && EntryPoint == other.EntryPoint;
+    private KernelDescriptor? checkedVariant;
+
+    /// <summary>
+    /// The descriptor that device backends compile and cache in checked mode: this kernel with the checked sources (a
+    /// different source, so a different cache key), or null when the kernel has none.
+    /// </summary>
+    internal KernelDescriptor? CheckedVariant
+    {
+        get
+        {
+            if (IsChecked) return this;
+            if (CheckedCudaSource is null || CheckedOpenCLSource is null) return null;
+            // A copy made with `with` carries the cached variant of its original: made again unless it still fits.
+            var variant = checkedVariant;
+            if (variant is null || variant.Name != Name || !ReferenceEquals(variant.CudaSource, CheckedCudaSource) ||
+                !ReferenceEquals(variant.OpenCLSource, CheckedOpenCLSource) || variant.Dimensions != Dimensions || variant.GroupSize != GroupSize)
+            {
+                variant = new KernelDescriptor(Name, EntryPoint, CheckedCudaSource, CheckedOpenCLSource, Dimensions, GroupSize, Parameters)
+                {
+                    IlgpuKernel = IlgpuKernel,
+                    IsChecked = true,
+                };
+                checkedVariant = variant;
+            }
+            return variant;
+        }
+    }
+
+    /// <summary>
+    /// The same descriptor for every kernel with the same name and mode (sources are identical by construction); the
+    /// checked variant is another kernel.
+    /// </summary>
+    public bool Equals(KernelDescriptor? other) =>
+        other is not null && Name == other.Name && EntryPoint == other.EntryPoint && IsChecked == other.IsChecked;
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Name, EntryPoint);
+    public override int GetHashCode() => HashCode.Combine(Name, EntryPoint, IsChecked);
 }
 
 /// <summary>

@@ -74,8 +74,14 @@ public readonly ref struct KernelLaunch
     /// source with the packed <paramref name="arguments"/>; the CPU accelerator runs <paramref name="body"/>, the same
     /// kernel as host code over the same arguments, typed.
     /// </summary>
-    public void Submit<TBody>(ReadOnlySpan<KernelArgument> arguments, in TBody body) where TBody : struct, IHostKernel =>
-        stream.Accelerator.Launch(stream, kernel, shape, arguments, body);
+    public void Submit<TBody>(ReadOnlySpan<KernelArgument> arguments, in TBody body) where TBody : struct, IHostKernel
+    {
+        var accelerator = stream.Accelerator;
+        if (accelerator.Checked && BoundsCheck.Applies(accelerator, kernel))
+            BoundsCheck.Launch(stream, kernel, shape, arguments, body);
+        else
+            accelerator.Launch(stream, kernel, shape, arguments, body);
+    }
 
     /// <summary>
     /// Enqueues a kernel that exists only as device source (a descriptor written by hand, not generated from C#): an

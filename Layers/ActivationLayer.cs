@@ -12,20 +12,20 @@ public sealed class ActivationLayer(Accelerator accelerator, Activation activati
     public Activation Activation { get; } = activation;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
-        var y = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var y = Output([.. x.Shape]);
         Activations.Forward(Accelerator.DefaultStream, Activation, x.View, y.View);
         input = x;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
-        var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
-        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var x = CheckBackward(input, gradOutput);
+        var dx = Output([.. x.Shape]);
         Activations.Backward(Accelerator.DefaultStream, Activation, x.View, gradOutput.View, dx.View);
         return dx;
-    }
+    });
 }

@@ -82,11 +82,11 @@ public sealed class BatchNorm2dLayer : Module
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
         var shape = x.Nchw($"{Name} input");
         if (shape.C != Channels) throw new ArgumentException($"{Name}: input has {shape.C} channels, expected {Channels}");
-        var y = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var y = Output([.. x.Shape]);
         var stream = Accelerator.DefaultStream;
         if (Training)
         {
@@ -102,18 +102,18 @@ public sealed class BatchNorm2dLayer : Module
         input = x;
         trainedForward = Training;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
-        var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
+        var x = CheckBackward(input, gradOutput);
         var shape = x.Nchw("input");
-        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var dx = Output([.. x.Shape]);
         BatchNorm2d.Backward(Accelerator.DefaultStream, x.View, gradOutput.View, gamma.Value.View, beta.Value.View, saveMean.View,
             saveInvstd.View, Workspace(shape).View, dx.View, gamma.Gradient.View, beta.Gradient.View, shape, trainedForward, Relu);
         return dx;
-    }
+    });
 
     /// <inheritdoc />
     public override void Dispose()

@@ -34,26 +34,27 @@ public sealed class Conv2dLayer : Module
     public Conv2dOptions Options { get; }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
         var shape = CheckInput(x);
-        var y = Tensor.Empty(Accelerator, shape.N, Options.OutChannels, shape.H, shape.W);
+        var y = Output(shape.N, Options.OutChannels, shape.H, shape.W);
         Conv2d.Forward(Accelerator.DefaultStream, x.View, shape, weight.Value.View, bias?.Value.View ?? default, y.View, Options);
         input = x;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
         var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
         var shape = x.Nchw("input");
+        CheckGradOutput(gradOutput, [shape.N, Options.OutChannels, shape.H, shape.W]);
         var scratch = Workspace(ref workspace, Conv2d.WorkspaceLength(shape, Options));
-        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var dx = Output([.. x.Shape]);
         Conv2d.Backward(Accelerator.DefaultStream, x.View, gradOutput.View, shape, weight.Value.View, dx.View,
             weight.Gradient.View, bias?.Gradient.View ?? default, scratch.View, Options);
         return dx;
-    }
+    });
 
     private Shape4 CheckInput(Tensor x)
     {

@@ -47,26 +47,27 @@ public sealed class Linear : Module
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
         var shape = AsImage(x);
-        var y = Tensor.Empty(Accelerator, x.Shape.Count == 2 ? [shape.N, OutFeatures] : [shape.N, OutFeatures, 1, 1]);
+        var y = Output(x.Shape.Count == 2 ? [shape.N, OutFeatures] : [shape.N, OutFeatures, 1, 1]);
         Conv2d.Forward(Accelerator.DefaultStream, x.View, shape, weight.Value.View, bias?.Value.View ?? default, y.View, options);
         input = x;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
         var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
         var shape = AsImage(x);
+        CheckGradOutput(gradOutput, x.Shape.Count == 2 ? [shape.N, OutFeatures] : [shape.N, OutFeatures, 1, 1]);
         var scratch = Workspace(ref workspace, Conv2d.WorkspaceLength(shape, options));
-        var dx = Tensor.Empty(Accelerator, [.. x.Shape]);
+        var dx = Output([.. x.Shape]);
         Conv2d.Backward(Accelerator.DefaultStream, x.View, gradOutput.View, shape, weight.Value.View, dx.View,
             weight.Gradient.View, bias?.Gradient.View ?? default, scratch.View, options);
         return dx;
-    }
+    });
 
     /// <inheritdoc />
     public override void Dispose()

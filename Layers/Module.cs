@@ -129,6 +129,13 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
         return shape;
     }
 
+    /// <summary>Checks that <paramref name="gradOutput"/> has the shape of the last forward's output, <paramref name="expected"/>.</summary>
+    protected void CheckGradOutput(Tensor gradOutput, long[] expected)
+    {
+        if (!gradOutput.Shape.SequenceEqual(expected))
+            throw new ArgumentException($"{Name}: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", expected)}]");
+    }
+
     /// <summary>The input of the last forward, <paramref name="input"/>, whose shape <paramref name="gradOutput"/> must have.</summary>
     protected Tensor CheckBackward(Tensor? input, Tensor gradOutput)
     {

@@ -24,10 +24,10 @@ public abstract class PoolingLayer(string name, Accelerator accelerator) : Modul
     protected abstract void Backward(AcceleratorStream stream, ArrayView<float> dOut, ArrayView<int> argMax, ArrayView<float> dInput, Shape4 shape);
 
     /// <inheritdoc />
-    public sealed override Tensor Forward(Tensor x)
+    public sealed override Tensor Forward(Tensor x) => Call("Forward", () =>
     {
         var shape = x.Nchw($"{Name} input");
-        var y = Tensor.Empty(Accelerator, OutputShape(shape));
+        var y = Output(OutputShape(shape));
         long saved = ArgMaxLength(shape);
         if (saved > 0 && argMax?.Length != saved)
         {
@@ -37,16 +37,17 @@ public abstract class PoolingLayer(string name, Accelerator accelerator) : Modul
         Forward(Accelerator.DefaultStream, x.View, y.View, saved > 0 ? argMax!.View : default, shape);
         InputShape = shape;
         return y;
-    }
+    });
 
     /// <inheritdoc />
-    public sealed override Tensor Backward(Tensor gradOutput)
+    public sealed override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
         if (InputShape.Size == 0) throw new InvalidOperationException($"{Name}: Backward before Forward");
-        var dx = Tensor.Empty(Accelerator, InputShape.N, InputShape.C, InputShape.H, InputShape.W);
+        CheckGradOutput(gradOutput, OutputShape(InputShape));
+        var dx = Output(InputShape.N, InputShape.C, InputShape.H, InputShape.W);
         Backward(Accelerator.DefaultStream, gradOutput.View, argMax?.View ?? default, dx.View, InputShape);
         return dx;
-    }
+    });
 
     /// <inheritdoc />
     public override void Dispose()

@@ -15,7 +15,6 @@ namespace GpuAttention.Layers;
 public sealed class Sequential : Module
 {
     private readonly List<Module> modules = [];
-    private readonly List<Tensor> outputs = [];
 
     /// <summary>A Sequential of <paramref name="modules"/> on <paramref name="accelerator"/> (each must live there).</summary>
     public Sequential(Accelerator accelerator, params Module[] modules) : base("Sequential", accelerator)
@@ -36,21 +35,20 @@ public sealed class Sequential : Module
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input) => Call("Forward", () =>
     {
         if (modules.Count == 0) throw new InvalidOperationException($"{Name}: no modules");
-        FreeOutputs();
         var x = input;
         for (int i = 0; i < modules.Count; i++)
         {
             x = modules[i].Forward(x);
-            if (i < modules.Count - 1) outputs.Add(x);
+            if (i < modules.Count - 1) Saved(x);   // the next child's input, kept for its Backward
         }
         return x;
-    }
+    });
 
     /// <inheritdoc />
-    public override Tensor Backward(Tensor gradOutput)
+    public override Tensor Backward(Tensor gradOutput) => Call("Backward", () =>
     {
         if (modules.Count == 0) throw new InvalidOperationException($"{Name}: no modules");
         var owned = new List<Tensor>();      // at most the tensor whose memory the current gradient is
@@ -75,18 +73,5 @@ public sealed class Sequential : Module
         {
             foreach (var t in owned) t.Dispose();
         }
-    }
-
-    private void FreeOutputs()
-    {
-        foreach (var t in outputs) t.Dispose();
-        outputs.Clear();
-    }
-
-    /// <inheritdoc />
-    public override void Dispose()
-    {
-        FreeOutputs();
-        base.Dispose();
-    }
+    });
 }

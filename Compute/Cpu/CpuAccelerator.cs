@@ -29,9 +29,22 @@ internal sealed class CpuAccelerator(CpuDevice device) : Accelerator(device)
 
     private protected override AcceleratorStream CreateStreamCore() => new CpuStream(this);
 
-    /// <summary>Runs the kernel's host body to completion on the thread pool; the packed arguments are not needed.</summary>
+    /// <summary>
+    /// Runs the kernel's host body to completion on the thread pool; the packed arguments only name the view in an
+    /// out-of-range error, worded as checked mode's on a device (the CPU accelerator is always checked).
+    /// </summary>
     internal override void Launch<TBody>(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape,
-        ReadOnlySpan<KernelArgument> arguments, in TBody body) => CpuKernelRunner.Run(shape, body);
+        ReadOnlySpan<KernelArgument> arguments, in TBody body)
+    {
+        try
+        {
+            CpuKernelRunner.Run(shape, body);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException && BoundsCheck.FromHost(e, kernel, arguments) is { } named)
+        {
+            throw named;
+        }
+    }
 
     /// <summary>Frees the buffers still alive (DESIGN §4): using them afterwards throws <see cref="ObjectDisposedException"/>.</summary>
     private protected override void DisposeCore()

@@ -54,37 +54,7 @@ public abstract class ModuleMisuseTests(AcceleratorKind kind) : AcceleratorTest(
     {
         using var module = Create(name);
         using var x = Input(Accelerator, 83);
-        var refused = 0;
-        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
-        using var start = new Barrier(2);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        void Work()
-        {
-            start.SignalAndWait();
-            // Until a call is refused (a launch only enqueues on OpenCL, so calls are short), for at most 5 s.
-            for (int i = 0; Volatile.Read(ref refused) == 0 && clock.ElapsedMilliseconds < 5000 || i < 20; i++)
-            {
-                try
-                {
-                    using var y = module.Forward(x);
-                }
-                catch (InvalidOperationException e) when (e.Message.Contains("another thread"))
-                {
-                    Interlocked.Increment(ref refused);
-                }
-                catch (Exception e)
-                {
-                    failures.Enqueue(e);
-                }
-            }
-        }
-        var threads = new[] { new Thread(Work), new Thread(Work) };
-        foreach (var t in threads) t.Start();
-        foreach (var t in threads) t.Join();
-
-        Assert.Empty(failures);
-        Assert.True(refused > 0, $"{name}: overlapping Forward calls on one instance were never refused");
-        using var again = module.Forward(x); // the instance is still usable
+        ModuleConcurrency.AssertOverlappingForwardsAreRefused(module, x, name);
     }
 
     [Theory]

@@ -52,10 +52,29 @@ public sealed class NvrtcCompilesEveryKernel
 
     [Theory]
     [MemberData(nameof(KernelNames))]
-    public void CompilesToCubinWithoutWarnings(string kernel)
+    public void CompilesToCubinWithoutWarnings(string kernel) => CompilesWithoutWarnings(Descriptors.Single(d => d.Name == kernel), Compilers());
+
+    /// <summary>
+    /// Checked mode's variant of every generated kernel (GPUATTN_CHECKED=1) compiles as warning-free, for sm_90 only:
+    /// it differs from the kernel only in its bounds checks, so the second architecture would add time and no coverage.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(GeneratedKernelNames))]
+    public void CheckedVariantCompilesToCubinWithoutWarnings(string kernel)
     {
-        var descriptor = Descriptors.Single(d => d.Name == kernel);
-        foreach (var compiler in Compilers())
+        var variant = Descriptors.Single(d => d.Name == kernel).CheckedVariant!;
+        Assert.Contains("ga_err", variant.CudaSource);
+        CompilesWithoutWarnings(variant, Compilers()[..1]);
+    }
+
+    /// <summary>The generated kernels (the hand-written CUDA test kernels have no checked variant).</summary>
+    public static IEnumerable<TheoryDataRow<string>> GeneratedKernelNames() =>
+        Descriptors.Where(d => d.CheckedVariant != null).Select(d => new TheoryDataRow<string>(d.Name));
+
+    private static void CompilesWithoutWarnings(KernelDescriptor descriptor, CudaCompiler[] compilers)
+    {
+        string kernel = descriptor.IsChecked ? descriptor.Name + " (checked)" : descriptor.Name;
+        foreach (var compiler in compilers)
         {
             var watch = Stopwatch.StartNew();
             CudaBinary binary;

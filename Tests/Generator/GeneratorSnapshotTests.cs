@@ -4,7 +4,9 @@ namespace GpuAttention.Tests.Generator;
 
 /// <summary>
 /// The CUDA and OpenCL text of representative kernels against committed snapshots. A change to the generated text
-/// fails here until reviewed; regenerate with GPUATTN_UPDATE_SNAPSHOTS=1 and read the diff.
+/// fails here until reviewed; regenerate with GPUATTN_UPDATE_SNAPSHOTS=1 and read the diff. The checked-mode variants
+/// (<c>*.checked.*</c>) are snapshots too; that the unchecked ones did not change with them is what keeps checked mode
+/// free when off.
 /// </summary>
 public sealed class GeneratorSnapshotTests
 {
@@ -13,6 +15,8 @@ public sealed class GeneratorSnapshotTests
         { "Saxpy", "cuda" }, { "Saxpy", "opencl" },
         { "BlockSum", "cuda" }, { "BlockSum", "opencl" },
         { "Semantics", "cuda" }, { "Semantics", "opencl" },
+        { "Saxpy", "checked.cuda" }, { "Saxpy", "checked.opencl" },
+        { "BlockSum", "checked.cuda" }, { "BlockSum", "checked.opencl" },
     };
 
     [Theory]
@@ -26,10 +30,12 @@ public sealed class GeneratorSnapshotTests
         Assert.True(emit.Success, string.Join("\n", emit.Diagnostics));
         var assembly = Assembly.Load(stream.ToArray());
         var launcher = assembly.GetType($"UserCode.K+{kernel}Kernel")!;
-        string field = target == "cuda" ? "CudaSource" : "OpenCLSource";
+        bool isChecked = target.StartsWith("checked.", StringComparison.Ordinal);
+        bool cuda = target.EndsWith("cuda", StringComparison.Ordinal);
+        string field = (isChecked ? "Checked" : "") + (cuda ? "CudaSource" : "OpenCLSource");
         string actual = (string)launcher.GetField(field)!.GetRawConstantValue()!;
 
-        string name = $"{kernel}.{(target == "cuda" ? "cu" : "cl")}";
+        string name = $"{kernel}.{(isChecked ? "checked." : "")}{(cuda ? "cu" : "cl")}";
         string source = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "Generator", "Snapshots", name);
         if (Environment.GetEnvironmentVariable("GPUATTN_UPDATE_SNAPSHOTS") == "1")
         {

@@ -49,18 +49,26 @@ internal static class BenchCommand
 
             var ceilings = new List<Result>();
             var records = new List<ModuleBench.Record>();
-            Output.Progress($"{acc.Kind}: {acc.Name}", 5 + moduleNames.Count * shapes.Length * 2, (begin, step) =>
+            var goldensChecked = new Dictionary<string, int>();
+            Output.Progress($"{acc.Kind}: {acc.Name}", 5 + moduleNames.Count * (1 + shapes.Length * 2), (begin, step) =>
             {
                 begin("ceilings: copy, saxpy, launch overhead");
                 ceilings.AddRange(Run(acc, n, step));
                 double copy = ceilings.First(r => r.Benchmark == "copy").GBps;
                 foreach (var m in moduleNames)
+                {
+                    begin($"{m}: checking forward and backward against PyTorch's float64 goldens");
+                    goldensChecked[m] = ModuleBench.CheckAgainstPyTorch(acc, m, ModuleBench.Goldens(m));
+                    step();
                     foreach (var s in shapes)
                     {
                         begin($"{m} {s.N}×{s.C}×{s.H}×{s.W}: forward, forward+backward");
                         records.AddRange(ModuleBench.Run(acc, m, moduleOptions, s, copy, step));
                     }
+                }
             });
+            Output.Console.WriteLine($"checked before timing: every module reproduces PyTorch's float64 goldens on {acc.Kind} (forward, backward, parameter gradients, buffers; the goldens' own shapes and options): "
+                + string.Join(", ", goldensChecked.Select(g => $"{g.Key} {g.Value} cases")));
 
             var ceilingTable = Output.Table("ceiling", "elements", "median ms", "GB/s");
             foreach (var r in ceilings)
@@ -107,6 +115,7 @@ internal static class BenchCommand
                         shape = r.Shape,
                         accelerator = r.Accelerator,
                         pass = r.Pass,
+                        goldens_checked = goldensChecked[r.Module],
                         median_ms = r.MedianMs,
                         gb_per_s = r.GBps,
                         copy_fraction = r.CopyFraction,

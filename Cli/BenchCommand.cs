@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
 using GpuAttention.Attention;
 using GpuAttention.Compute;
 using GpuAttention.Kernels;
@@ -73,7 +72,7 @@ internal static class BenchCommand
             var ceilingTable = Output.Table("ceiling", "elements", "median ms", "GB/s");
             foreach (var r in ceilings)
                 ceilingTable.AddRow(r.Benchmark, r.Elements.ToString("N0"), r.MedianMs.ToString("F4"), r.GBps > 0 ? r.GBps.ToString("F1") : "-");
-            Output.Console.Write(ceilingTable);
+            Output.Write(ceilingTable);
 
             string torchDevice = acc.Device.IsGpu ? "cuda" : "cpu";
             var torch = parse.GetValue(compare) ? TorchBench.Run(moduleNames, shapes, torchDevice) : null;
@@ -100,7 +99,7 @@ internal static class BenchCommand
                 table.AddRow(row.ToArray());
             }
             Output.Console.MarkupLine($"[bold]{acc.Kind}: {Markup.Escape(acc.Name)}[/] (train mode; median of the runs after a warm-up, IQR: the middle half of them; GB/s of the fewest bytes: x, y, dY, dX; kept: held from forward for backward; peak: during forward+backward, beyond parameters, x and dY)");
-            Output.Console.Write(table);
+            Output.Write(table);
             foreach (var r in records.Where(r => r.Time.IsNoisy))
                 Output.Console.MarkupLine(Markup.Escape($"warning: {r.Module} {string.Join("×", r.Shape)} {r.Pass} is noisy (IQR {r.Time.Q1Ms:F3}–{r.Time.Q3Ms:F3} ms around a median of {r.Time.MedianMs:F3} ms): another program is competing for the machine; rerun on a quiet machine before quoting it"));
             if (parse.GetValue(json) is { } file)
@@ -130,7 +129,7 @@ internal static class BenchCommand
                         torch_saved_bytes = t?.SavedBytes,
                     };
                 });
-                AtomicFile.Write(file.FullName, stream => JsonSerializer.Serialize(stream, output, new JsonSerializerOptions { WriteIndented = true }));
+                Output.WriteJson(file.FullName, output);
             }
             return 0;
         });

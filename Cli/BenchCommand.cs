@@ -21,7 +21,7 @@ internal static class BenchCommand
     {
         var accelerator = AcceleratorOption.Create();
         var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam, se or all (gpuattn modules lists each module's options and keys)", DefaultValueFactory = _ => "all" };
-        var shape = new Option<string?>("--shape") { Description = "N,C,H,W (default: N=8 64@32² and 256@14²; DESIGN §11's shapes on CUDA)" };
+        var shape = new Option<string?>("--shape") { Description = "N,C,H,W (default: N=8 64@32² and 256@14²; on CUDA N=32 256@56², 512@28², 1024@14², 2048@7² and N=128 64@32²)" };
         var options = new Option<string[]>("--option") { Description = "key=value for the module, repeatable (see gpuattn modules)" };
         var elements = new Option<long>("--elements") { Description = "elements per stream of the copy/saxpy ceilings", DefaultValueFactory = _ => 16L << 20 };
         var compare = new Option<bool>("--compare-torch") { Description = "also time the seeds' PyTorch modules (tools/bench_torch.py, /usr/bin/python3 with torch)" };

@@ -71,20 +71,10 @@ public sealed class CbamAttention : Module
     /// </summary>
     public CbamAttention(Accelerator accelerator, int channels, int reduction = 16, bool noSpatial = false) : base("CBAM", accelerator)
     {
-        if (channels < 1) throw new ArgumentException($"CBAM: channels must be at least 1, got {channels}");
-        if (reduction < 1) throw new ArgumentException($"CBAM: reduction must be at least 1, got {reduction}");
-        if (channels / reduction == 0)
-            throw new ArgumentException($"CBAM: channels {channels} / reduction {reduction} leaves 0 hidden units");
-        if (channels % reduction != 0)
-            throw new ArgumentException($"CBAM: channels {channels} are not divisible by reduction {reduction}");
-        if (channels > ChannelMlp.InputTile)
-            throw new ArgumentException($"CBAM: channels {channels} exceed the {ChannelMlp.InputTile} the channel MLP supports");
-        if (channels / reduction > ChannelMlp.HiddenTile)
-            throw new ArgumentException($"CBAM: channels {channels} / reduction {reduction} = {channels / reduction} hidden units exceed the {ChannelMlp.HiddenTile} the channel MLP supports");
+        int hidden = ChannelMlp.CheckConfiguration("CBAM", channels, reduction);
         Channels = channels;
         Reduction = reduction;
         NoSpatial = noSpatial;
-        int hidden = channels / reduction;
         mlp1 = AddChild("ChannelGate.mlp.1", new Linear(accelerator, channels, hidden, bias: true, name: "CBAM ChannelGate.mlp.1"));
         mlp3 = AddChild("ChannelGate.mlp.3", new Linear(accelerator, hidden, channels, bias: true, name: "CBAM ChannelGate.mlp.3"));
         if (!noSpatial)

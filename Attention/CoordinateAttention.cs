@@ -32,10 +32,10 @@ namespace GpuAttention.Attention;
 /// Ops: <see cref="Pooling.DirectionalAverageForward"/> (writes z's concatenated layout directly),
 /// <see cref="Conv2dLayer"/>, <see cref="BatchNorm2dLayer"/>, <see cref="Activations"/> (HardSwish),
 /// <see cref="SigmoidGating.ForwardDirectional"/> (takes the logits aH, aW). In u's layout each (n, c) row holds H
-/// values then W values, so uH and uW are not slices of u: <see cref="CoordinateAttentionRows.SplitRows"/> copies
+/// values then W values, so uH and uW are not slices of u: <see cref="RowSplit.SplitRows"/> copies
 /// them out (u, with mip channels, is the smallest tensor at the split at real shapes; splitting conv2's and conv3's
 /// outputs instead would mean running both on all H+W positions and copying C channels) and
-/// <see cref="CoordinateAttentionRows.ConcatRows"/> puts their gradients back. The pool's backward overwrites, so it
+/// <see cref="RowSplit.ConcatRows"/> puts their gradients back. The pool's backward overwrites, so it
 /// is added into dX through a scratch tensor and <see cref="Accumulate.Add"/>.
 /// Forward keeps x (the caller's), z, conv1's and BN's outputs (h_swish's input), u, uH, uW, aH and aW.
 /// </summary>
@@ -115,8 +115,7 @@ public sealed class CoordinateAttention : Module
         Activations.Forward(stream, Activation.HardSwish, normalized.View, activated.View);
         var hiddenH = Saved(shape.N, Mip, shape.H, 1);
         var hiddenW = Saved(shape.N, Mip, shape.W, 1);
-        CoordinateAttentionRows.SplitRowsKernel.Launch(stream, checked((int)activated.Count), shape.H, shape.W,
-            activated.View, hiddenH.View, hiddenW.View);
+        RowSplit.Split(stream, activated.View, hiddenH.View, hiddenW.View, shape.N * Mip, shape.H, shape.W);
         logitsH = Saved(conv2.Forward(hiddenH));
         logitsW = Saved(conv3.Forward(hiddenW));
 
@@ -142,8 +141,7 @@ public sealed class CoordinateAttention : Module
         var dHiddenH = Scratch(conv2.Backward(dLogitsH));
         var dHiddenW = Scratch(conv3.Backward(dLogitsW));
         var dActivated = Scratch(shape.N, Mip, length, 1);
-        CoordinateAttentionRows.ConcatRowsKernel.Launch(stream, checked((int)dActivated.Count), shape.H, shape.W,
-            dHiddenH.View, dHiddenW.View, dActivated.View);
+        RowSplit.Concat(stream, dHiddenH.View, dHiddenW.View, dActivated.View, shape.N * Mip, shape.H, shape.W);
         var dNormalized = Scratch(shape.N, Mip, length, 1);
         Activations.Backward(stream, Activation.HardSwish, normalized!.View, dActivated.View, dNormalized.View);
         var dConvolved = Scratch(bn1.Backward(dNormalized));
@@ -160,38 +158,5 @@ public sealed class CoordinateAttention : Module
     {
         input = null;
         base.Dispose();
-    }
-}
-
-/// <summary>
-/// CoordAtt's split of u [N, mip, H+W, 1] into [N, mip, H, 1] and [N, mip, W, 1] and its inverse: each row r = n·mip + c
-/// holds H values then W values, so the parts are strided and need a copy. Bytes: 8 per element of u each way.
-/// </summary>
-internal static partial class CoordinateAttentionRows
-{
-    /// <summary>
-    /// <c>first[r, j] = whole[r, j]</c> for j &lt; <paramref name="height"/>, <c>second[r, j − H] = whole[r, j]</c>
-    /// otherwise: rows r of <paramref name="height"/> + <paramref name="width"/> values split in two (one lane per value).
-    /// </summary>
-    [Kernel]
-    public static void SplitRows(Index1D i, int height, int width, ArrayView<float> whole, ArrayView<float> first, ArrayView<float> second)
-    {
-        int k = i;
-        int length = height + width;
-        int row = k / length;
-        int j = k % length;
-        if (j < height) first[(long)row * height + j] = whole[k];
-        else second[(long)row * width + j - height] = whole[k];
-    }
-
-    /// <summary>The inverse of <see cref="SplitRows"/>: <c>whole[r] = cat(first[r], second[r])</c> (one lane per value).</summary>
-    [Kernel]
-    public static void ConcatRows(Index1D i, int height, int width, ArrayView<float> first, ArrayView<float> second, ArrayView<float> whole)
-    {
-        int k = i;
-        int length = height + width;
-        int row = k / length;
-        int j = k % length;
-        whole[k] = j < height ? first[(long)row * height + j] : second[(long)row * width + j - height];
     }
 }

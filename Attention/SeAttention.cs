@@ -49,19 +49,9 @@ public sealed class SeAttention : Module
     /// </summary>
     public SeAttention(Accelerator accelerator, int channels, int reduction = 16, bool bias = false) : base("SE", accelerator)
     {
-        if (channels < 1) throw new ArgumentException($"SE: channels must be at least 1, got {channels}");
-        if (reduction < 1) throw new ArgumentException($"SE: reduction must be at least 1, got {reduction}");
-        if (channels / reduction == 0)
-            throw new ArgumentException($"SE: channels {channels} / reduction {reduction} leaves 0 hidden units");
-        if (channels % reduction != 0)
-            throw new ArgumentException($"SE: channels {channels} are not divisible by reduction {reduction}");
-        if (channels > ChannelMlp.InputTile)
-            throw new ArgumentException($"SE: channels {channels} exceed the {ChannelMlp.InputTile} the channel MLP supports");
-        if (channels / reduction > ChannelMlp.HiddenTile)
-            throw new ArgumentException($"SE: channels {channels} / reduction {reduction} = {channels / reduction} hidden units exceed the {ChannelMlp.HiddenTile} the channel MLP supports");
+        int hidden = ChannelMlp.CheckConfiguration("SE", channels, reduction);
         Channels = channels;
         Reduction = reduction;
-        int hidden = channels / reduction;
         // nn.Linear(C, C/r) then nn.Linear(C/r, C), initialized as PyTorch's (weight, then bias, of each).
         w1 = AddParameter("fc.0.weight", ParameterInit.KaimingUniform(channels), hidden, channels);
         b1 = bias ? AddParameter("fc.0.bias", ParameterInit.BiasUniform(channels), hidden) : null;

@@ -1,3 +1,4 @@
+using System.Linq;
 using Microsoft.CodeAnalysis;
 
 namespace GpuAttention.Compute.Generator;
@@ -84,4 +85,15 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor GroupOperationPlacement = Error("GPUA0018",
         "Unsupported group operation placement",
         "'{0}' in '{1}' is not a statement of its own; hint: write a group or warp operation as 'var total = Group.AllReduce<AddFloat>(x);' or 'total = Group.AllReduce<AddFloat>(x);', with no other group operation in its arguments");
+
+    /// <summary>Every descriptor above by its ID (listed, not found by reflection), for reporting a <see cref="DiagnosticInfo"/>.</summary>
+    public static DiagnosticDescriptor ById(string id) =>
+        All.FirstOrDefault(d => d.Id == id) ?? throw new System.InvalidOperationException($"diagnostic {id} is not listed in Diagnostics.All");
+
+    private static readonly DiagnosticDescriptor[] All =
+    [
+        KernelSignature, ParameterType, UnsupportedType, UnsupportedStatement, UnsupportedExpression, UnsupportedCall,
+        Recursion, GroupIntrinsicInImplicitKernel, DivergentBarrier, SharedMemoryPlacement, StaticField, RefOrPointer,
+        GroupIntrinsicInHelper, InvalidGroupSize, BarrierPlacement, AtomicTarget, KernelOverload, GroupOperationPlacement,
+    ];
 }

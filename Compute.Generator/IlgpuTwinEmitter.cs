@@ -76,7 +76,7 @@ internal static class IlgpuTwinEmitter
         string parameters = dimensions > 0 ? Parameters(method) : string.Join(", ", method.Parameters.Select(p => $"{TypeName(p.Type)} {LauncherEmitter.Id(p.Name)}"));
         string returns = method.ReturnsVoid ? "void" : TypeName(method.ReturnType);
         string body = declaration.Body != null
-            ? rewriter.Visit(declaration.Body).NormalizeWhitespace().ToFullString()
+            ? WithGroupScratch((BlockSyntax)rewriter.Visit(declaration.Body)!, rewriter.Scratch, method).NormalizeWhitespace().ToFullString()
             : "{ " + (method.ReturnsVoid ? "" : "return ") + rewriter.Visit(declaration.ExpressionBody!.Expression).NormalizeWhitespace().ToFullString() + "; }";
         var sb = new StringBuilder();
         sb.AppendLine($"        {access} static {returns} {name}({parameters})");
@@ -97,9 +97,31 @@ internal static class IlgpuTwinEmitter
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The kernel's shared scratch for its group and warp operations, one array per element type at the top of the
+    /// body (one element per lane of the declared group size, else of the largest group, 1024), as the OpenCL C has.
+    /// Group operations are accepted only in kernels, so a helper never needs one.
+    /// </summary>
+    private static BlockSyntax WithGroupScratch(BlockSyntax body, IReadOnlyCollection<string> elements, IMethodSymbol kernel)
+    {
+        if (elements.Count == 0) return body;
+        int length = kernel.GetAttributes()
+            .FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "GpuAttention.Compute.KernelAttribute")?
+            .NamedArguments.FirstOrDefault(n => n.Key == "GroupSize").Value.Value is int n and > 0 ? n : 1024;
+        var declarations = elements.Select(e =>
+            SyntaxFactory.ParseStatement($"var {ScratchName(e)} = global::ILGPU.SharedMemory.Allocate<{e}>({length});"));
+        return body.WithStatements(body.Statements.InsertRange(0, declarations));
+    }
+
+    private static string ScratchName(string element) => $"__ga_scratch_{element}";
+
     private sealed class Rewriter(SemanticModel model, System.Func<IMethodSymbol, string> helperName) : CSharpSyntaxRewriter
     {
         private const string Math = "global::GpuAttention.Compute.IlgpuMath";
+        private const string GroupOperations = "global::GpuAttention.Compute.IlgpuGroupOperations";
+
+        /// <summary>The element types whose shared scratch the kernel's group and warp operations use.</summary>
+        public SortedSet<string> Scratch { get; } = [];
 
         public override SyntaxNode? VisitInvocationExpression(InvocationExpressionSyntax node)
         {
@@ -108,7 +130,10 @@ internal static class IlgpuTwinEmitter
                 string owner = method.ContainingType.ToDisplayString();
                 if (GroupOperation(owner, method) is { } operation)
                 {
+                    string element = method.ReturnType.SpecialType == SpecialType.System_Single ? "float" : "int";
+                    Scratch.Add(element);
                     var args = (ArgumentListSyntax)Visit(node.ArgumentList)!;
+                    args = args.AddArguments(SyntaxFactory.Argument(SyntaxFactory.IdentifierName(ScratchName(element))));
                     return SyntaxFactory.InvocationExpression(SyntaxFactory.ParseExpression(operation), args).WithTriviaFrom(node);
                 }
                 string? target =
@@ -145,6 +170,9 @@ internal static class IlgpuTwinEmitter
 
         public override SyntaxNode? VisitMemberAccessExpression(MemberAccessExpressionSyntax node)
         {
+            // Warps of 32 linear lanes on every device, as the other backends (not ILGPU's device warp).
+            if (model.GetSymbolInfo(node).Symbol is IPropertySymbol { ContainingType: var warp } lane && IsOurs(warp) && warp.Name == "Warp")
+                return SyntaxFactory.ParseExpression(lane.Name == "WarpSize" ? "32" : $"{GroupOperations}.LaneIdx").WithTriviaFrom(node);
             // Grid.GlobalIndex is ILGPU's Index3D there: rebuilt as ours, as every other index in the body.
             if (model.GetSymbolInfo(node).Symbol is IPropertySymbol { Name: "GlobalIndex" } global && IsOurs(global.ContainingType))
                 return SyntaxFactory.ParseExpression("new global::GpuAttention.Compute.Index3D(global::ILGPU.Grid.GlobalIndex.X, global::ILGPU.Grid.GlobalIndex.Y, global::ILGPU.Grid.GlobalIndex.Z)").WithTriviaFrom(node);
@@ -185,15 +213,17 @@ internal static class IlgpuTwinEmitter
         }
 
         /// <summary>
-        /// Group.Reduce/AllReduce/InclusiveScan/ExclusiveScan&lt;TOp&gt; and Warp.Reduce&lt;TOp&gt; as ILGPU.Algorithms'
-        /// GroupExtensions/WarpExtensions with its operation of the same name (ILGPU's own combination order).
+        /// Group.Reduce/AllReduce/InclusiveScan/ExclusiveScan&lt;TOp&gt;, Warp.Reduce&lt;TOp&gt; and Warp.Shuffle* as
+        /// <c>IlgpuGroupOperations</c>' function of the documented order (the scratch argument is added by the caller).
         /// </summary>
         private static string? GroupOperation(string owner, IMethodSymbol method)
         {
-            if (owner is not ("GpuAttention.Compute.Group" or "GpuAttention.Compute.Warp") || method.TypeArguments.Length != 1) return null;
-            string extensions = owner.EndsWith(".Group") ? "GroupExtensions" : "WarpExtensions";
+            if (owner is not ("GpuAttention.Compute.Group" or "GpuAttention.Compute.Warp") ||
+                method.Name is not ("Reduce" or "AllReduce" or "InclusiveScan" or "ExclusiveScan" or "Shuffle" or "ShuffleDown" or "ShuffleXor")) return null;
             string element = method.ReturnType.SpecialType == SpecialType.System_Single ? "float" : "int";
-            return $"global::ILGPU.Algorithms.{extensions}.{method.Name}<{element}, global::ILGPU.Algorithms.ScanReduceOperations.{method.TypeArguments[0].Name}>";
+            if (method.TypeArguments.Length != 1) return $"{GroupOperations}.{method.Name}<{element}>";
+            string name = owner.EndsWith(".Warp") ? "WarpReduce" : method.Name == "AllReduce" ? "Reduce" : method.Name;
+            return $"{GroupOperations}.{name}<{element}, {GroupOperations}.{method.TypeArguments[0].Name}>";
         }
 
         private static bool IsMemberName(IdentifierNameSyntax node) =>

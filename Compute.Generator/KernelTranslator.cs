@@ -15,6 +15,7 @@ internal static class KernelTranslator
     {
         var method = (IMethodSymbol)context.TargetSymbol;
         var declaration = (MethodDeclarationSyntax)context.TargetNode;
+        var semanticModel = context.SemanticModel;
         var diagnostics = new List<DiagnosticInfo>();
         var type = method.ContainingType;
         // Fully qualified: two kernels with the same class and method names in different namespaces are two kernels.
@@ -29,20 +30,22 @@ internal static class KernelTranslator
         string launcher = "";
         if (diagnostics.Count == 0)
         {
+            cancellation.ThrowIfCancellationRequested();
             string entryPoint = EntryPoint(ns, containing, method.Name);
-            var cudaEmitter = new CEmitter(CTarget.Cuda, context.SemanticModel.Compilation, diagnostics);
+            var cudaEmitter = new CEmitter(CTarget.Cuda, semanticModel.Compilation, diagnostics);
             string cuda = cudaEmitter.EmitUnit(method, declaration, entryPoint, dimensions);
             CheckRecursion(cudaEmitter.Calls, diagnostics);
-            string openCL = new CEmitter(CTarget.OpenCL, context.SemanticModel.Compilation, null).EmitUnit(method, declaration, entryPoint, dimensions);
+            cancellation.ThrowIfCancellationRequested();
+            string openCL = new CEmitter(CTarget.OpenCL, semanticModel.Compilation, null).EmitUnit(method, declaration, entryPoint, dimensions);
             string cpu = "";
             if (dimensions == 0)
             {
-                LaneUniformity.Check(method, declaration, context.SemanticModel, diagnostics);
-                if (diagnostics.Count == 0) cpu = CpuGroupEmitter.Emit(method, declaration, context.SemanticModel, kernelName);
+                LaneUniformity.Check(method, declaration, semanticModel, diagnostics);
+                if (diagnostics.Count == 0) cpu = CpuGroupEmitter.Emit(method, declaration, semanticModel, kernelName);
             }
             if (diagnostics.Count == 0)
                 launcher = LauncherEmitter.Emit(method, kernelName, entryPoint, dimensions, groupSize, cuda, openCL, cpu,
-                    IlgpuTwinEmitter.Emit(method, declaration, context.SemanticModel.Compilation));
+                    IlgpuTwinEmitter.Emit(method, declaration, semanticModel.Compilation));
         }
         return new KernelModel(hintName, ns, new EquatableArray<ContainingType>(containing), new EquatableArray<string>(usings),
             launcher, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutableArray()));

@@ -34,29 +34,28 @@ internal readonly struct EquatableArray<T>(ImmutableArray<T> items) : IEquatable
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
-/// <summary>A diagnostic as data: where, which and its message arguments; turned into a Diagnostic only when reported.</summary>
-internal sealed record DiagnosticInfo(string Id, SyntaxTree? Tree, TextSpan Span, EquatableArray<string> Arguments)
+/// <summary>
+/// A diagnostic as data: which, where (file path and spans, not the syntax tree, so an equal diagnostic of a newer
+/// compilation compares equal and the pipeline stays cached) and its message arguments; a Diagnostic only when reported.
+/// </summary>
+internal sealed record DiagnosticInfo(string Id, string FilePath, TextSpan Span, LinePositionSpan LineSpan, EquatableArray<string> Arguments)
 {
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SyntaxNode node, params string[] arguments) =>
-        new(descriptor.Id, node.SyntaxTree, node.Span, new EquatableArray<string>(arguments.ToImmutableArray()));
+        At(descriptor, node.GetLocation(), arguments);
 
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SyntaxToken token, params string[] arguments) =>
-        new(descriptor.Id, token.SyntaxTree, token.Span, new EquatableArray<string>(arguments.ToImmutableArray()));
+        At(descriptor, token.GetLocation(), arguments);
 
-    public Diagnostic ToDiagnostic()
-    {
-        var descriptor = Descriptors.ById[Id];
-        var location = Tree is null ? Location.None : Location.Create(Tree, Span);
-        return Diagnostic.Create(descriptor, location, Arguments.Items.ToArray<object>());
-    }
+    private static DiagnosticInfo At(DiagnosticDescriptor descriptor, Location location, string[] arguments) =>
+        new(descriptor.Id, location.SourceTree?.FilePath ?? "", location.SourceSpan, location.GetLineSpan().Span,
+            new EquatableArray<string>(arguments.ToImmutableArray()));
 
-    private static class Descriptors
+    /// <summary>The diagnostic, placed in <paramref name="compilation"/>'s tree of its file (so IDEs and tests see the source).</summary>
+    public Diagnostic ToDiagnostic(Compilation compilation)
     {
-        public static readonly Dictionary<string, DiagnosticDescriptor> ById = typeof(Diagnostics)
-            .GetFields()
-            .Select(f => f.GetValue(null))
-            .OfType<DiagnosticDescriptor>()
-            .ToDictionary(d => d.Id);
+        var tree = FilePath.Length == 0 ? null : compilation.SyntaxTrees.FirstOrDefault(t => t.FilePath == FilePath);
+        var location = tree != null ? Location.Create(tree, Span) : FilePath.Length == 0 ? Location.None : Location.Create(FilePath, Span, LineSpan);
+        return Diagnostic.Create(Diagnostics.ById(Id), location, Arguments.Items.ToArray<object>());
     }
 }
 

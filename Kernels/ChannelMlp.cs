@@ -188,18 +188,33 @@ public static partial class ChannelMlp
     private static void CheckPooled(string op, Shape4 shape) =>
         OpChecks.That(shape.H == 1 && shape.W == 1, op, "shape", $"pooled vectors must have shape [N, C, 1, 1], got {shape}");
 
+    /// <summary>
+    /// Checks that an MLP of <paramref name="channels"/> → C/<paramref name="reduction"/> → C fits these kernels and
+    /// returns C/r; otherwise throws an <see cref="ArgumentException"/> that starts with <paramref name="owner"/> (the
+    /// op, or the module whose constructor checks it: SE, CBAM).
+    /// </summary>
+    public static int CheckConfiguration(string owner, int channels, int reduction)
+    {
+        if (channels < 1) throw new ArgumentException($"{owner}: channels must be at least 1, got {channels}");
+        if (reduction < 1) throw new ArgumentException($"{owner}: reduction must be at least 1, got {reduction}");
+        if (channels / reduction == 0)
+            throw new ArgumentException($"{owner}: channels {channels} / reduction {reduction} leaves 0 hidden units");
+        if (channels % reduction != 0)
+            throw new ArgumentException($"{owner}: channels {channels} are not divisible by reduction {reduction}");
+        if (channels > InputTile)
+            throw new ArgumentException($"{owner}: channels {channels} exceed the {InputTile} the channel MLP supports");
+        if (channels / reduction > HiddenTile)
+            throw new ArgumentException($"{owner}: channels {channels} / reduction {reduction} = {channels / reduction} hidden units exceed the {HiddenTile} the channel MLP supports");
+        return channels / reduction;
+    }
+
     // Checks the shape, the reduction and the weights; returns C/r.
     private static int CheckWeights(string op, Shape4 shape, int reduction, ArrayView<float> w1, ArrayView<float> b1, ArrayView<float> w2, ArrayView<float> b2)
     {
         OpChecks.Shape(op, "shape", shape);
         OpChecks.That(shape.Size <= int.MaxValue, op, "shape", $"shape {shape} has {shape.Size} elements, more than {int.MaxValue}");
         int channels = shape.C;
-        OpChecks.That(reduction >= 1, op, "reduction", $"reduction must be at least 1, got {reduction}");
-        OpChecks.That(reduction <= channels, op, "reduction", $"reduction {reduction} leaves C/r = {channels}/{reduction} = 0 hidden units");
-        OpChecks.That(channels % reduction == 0, op, "reduction", $"channels {channels} are not divisible by reduction {reduction}");
-        int hidden = channels / reduction;
-        OpChecks.That(channels <= InputTile, op, "shape", $"channels {channels} exceed the {InputTile} a group's shared tile holds");
-        OpChecks.That(hidden <= HiddenTile, op, "reduction", $"C/r = {hidden} hidden units exceed the {HiddenTile} a group's shared tile holds");
+        int hidden = CheckConfiguration(op, channels, reduction);
         OpChecks.Length(op, "w1", w1, (long)hidden * channels, $"W1 [{hidden}, {channels}]");
         OpChecks.Length(op, "w2", w2, (long)channels * hidden, $"W2 [{channels}, {hidden}]");
         OpChecks.That(b1.IsValid == b2.IsValid, op, b1.IsValid ? "b2" : "b1", "b1 and b2 must both be given or both be absent");

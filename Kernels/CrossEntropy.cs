@@ -12,7 +12,7 @@ namespace GpuAttention.Kernels;
 ///
 /// Forward saves lse [N] for the backward. A label outside [0, K) makes its row's loss NaN (and so the mean), as
 /// garbage in must not train silently; the trainer checks labels when it reads them. The forward is one group of
-/// 256 lanes (each lane a row at a time, then a tree over the lanes): a classifier head has few rows. The backward is
+/// 256 lanes (each lane a row at a time, then Group.AllReduce over the lanes): a classifier head has few rows. The backward is
 /// one lane per logit and overwrites dInput.
 ///
 /// Minimum traffic: forward 4NK + 4N (labels) + 4N (lse) + 4 bytes, about 3NK FLOPs and NK exponentials; backward
@@ -26,7 +26,6 @@ public static partial class CrossEntropy
     [Kernel(GroupSize = Lanes)]
     public static void CrossEntropyForward(int rows, int classes, ArrayView<float> x, ArrayView<int> labels, ArrayView<float> lse, ArrayView<float> loss)
     {
-        var partial = SharedMemory.Allocate<float>(Lanes);
         int lane = Group.IdxX;
         float sum = 0f;
         for (int n = lane; n < rows; n += Lanes)
@@ -41,14 +40,8 @@ public static partial class CrossEntropy
             int t = labels[n];
             sum += t >= 0 && t < classes ? l - x[row + t] : float.NaN;
         }
-        partial[lane] = sum;
-        Group.Barrier();
-        for (int s = Lanes / 2; s > 0; s >>= 1)
-        {
-            if (lane < s) partial[lane] += partial[lane + s];
-            Group.Barrier();
-        }
-        if (lane == 0) loss[0] = partial[0] / rows;
+        float total = Group.AllReduce<AddFloat>(sum);
+        if (lane == 0) loss[0] = total / rows;
     }
 
     /// <summary>One lane per logit: <c>dInput[n,k] = scale·(exp(x[n,k] − lse[n]) − [k = t[n]])</c>, scale = g/N.</summary>

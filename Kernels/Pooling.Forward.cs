@@ -79,25 +79,21 @@ public static partial class Pooling
         indices[slot] = bestChannel;
         sums[slot] = sum;
         Group.Barrier();
-        for (int s = ChannelSlices / 2; s > 0; s >>= 1)
-        {
-            if (slice < s)
-            {
-                int other = slot + s * PixelTile;
-                sums[slot] += sums[other];
-                if (Beats(maxima[other], indices[other], maxima[slot], indices[slot]))
-                {
-                    maxima[slot] = maxima[other];
-                    indices[slot] = indices[other];
-                }
-            }
-            Group.Barrier();
-        }
         if (active && slice == 0)
         {
-            y[(long)n * 2 * plane + p] = maxima[pixel];
-            y[((long)n * 2 + 1) * plane + p] = sums[pixel] / channels;
-            argMax[(long)n * plane + p] = indices[pixel];
+            // The slices folded in channel-slice order (8 partials: a fold, no tree and one barrier).
+            for (int other = PixelTile + pixel; other < PixelTile * ChannelSlices; other += PixelTile)
+            {
+                sum += sums[other];
+                if (Beats(maxima[other], indices[other], best, bestChannel))
+                {
+                    best = maxima[other];
+                    bestChannel = indices[other];
+                }
+            }
+            y[(long)n * 2 * plane + p] = best;
+            y[((long)n * 2 + 1) * plane + p] = sum / channels;
+            argMax[(long)n * plane + p] = bestChannel;
         }
     }
 

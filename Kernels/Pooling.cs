@@ -25,9 +25,9 @@ namespace GpuAttention.Kernels;
 /// 4NC(H+W) + 4S bytes, 2S FLOPs.
 ///
 /// Parallelization: a global pool is one group of 256 lanes per (n, c) plane (lanes stride over the H·W elements,
-/// then a shared-memory tree reduction); N·C groups fill a GPU at real shapes (512 at 8×64). The channel pool is a group
+/// then Group.AllReduce); N·C groups fill a GPU at real shapes (512 at 8×64). The channel pool is a group
 /// of 32 pixels × 8 channel slices: each lane reduces every 8th channel of its pixel (coalesced across the 32
-/// pixels), then a tree over the 8 slices — 8× the lanes of one lane per pixel, which matters at 14×14. The directional
+/// pixels), then slice 0 folds the 8 partials — 8× the lanes of one lane per pixel, which matters at 14×14. The directional
 /// pool is one lane per output element (N·C·(H+W) lanes): each sums only W or H values, too few for a tree to pay.
 /// Backward passes are elementwise (one lane per input element, no reduction).
 /// </summary>

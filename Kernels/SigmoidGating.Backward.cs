@@ -45,7 +45,7 @@ public static partial class SigmoidGating
 
     /// <summary>
     /// Groups of 32 pixels × 8 channel slices (grid N·⌈HW/32⌉): <c>dInput = dOut · σ(a[n,p])</c> and
-    /// <c>dGate[n,p] = σ'(a[n,p]) · Σ_c dOut · x</c> (each lane sums every 8th channel, then a tree over the slices).
+    /// <c>dGate[n,p] = σ'(a[n,p]) · Σ_c dOut · x</c> (each lane sums every 8th channel, then slice 0 folds the 8 partials).
     /// </summary>
     [Kernel(GroupSize = PixelTile * ChannelSlices)]
     public static void SigmoidGatePerPixelBackward(int channels, int plane, int tilesPerImage, ArrayView<float> x, ArrayView<float> gate,
@@ -71,12 +71,12 @@ public static partial class SigmoidGating
         int slot = slice * PixelTile + pixel;
         partial[slot] = sum;
         Group.Barrier();
-        for (int stride = ChannelSlices / 2; stride > 0; stride >>= 1)
+        if (active && slice == 0)
         {
-            if (slice < stride) partial[slot] += partial[slot + stride * PixelTile];
-            Group.Barrier();
+            // The slices folded in order (8 partials: a fold, no tree and one barrier).
+            for (int other = PixelTile + pixel; other < PixelTile * ChannelSlices; other += PixelTile) sum += partial[other];
+            dGate[(long)n * plane + p] = sum * (s * (1f - s));
         }
-        if (active && slice == 0) dGate[(long)n * plane + p] = partial[pixel] * (s * (1f - s));
     }
 
     /// <summary>

@@ -51,29 +51,32 @@ public sealed class BatchNorm2dLayer : Module
     /// <summary>True when a ReLU is fused after the normalization.</summary>
     public bool Relu { get; }
 
+    // The state below is for ops that fuse BatchNorm themselves (NAM, in GpuAttention.Attention): not public API. The
+    // parameters reach users through Parameters() and the state dict ("weight", "bias", "running_mean", ...).
+
     /// <summary>γ, for ops that fuse BatchNorm themselves (NAM).</summary>
-    public Parameter Gamma => gamma;
+    internal Parameter Gamma => gamma;
 
     /// <summary>β, for ops that fuse BatchNorm themselves (NAM).</summary>
-    public Parameter Beta => beta;
+    internal Parameter Beta => beta;
 
     /// <summary>The running mean, for fused ops.</summary>
-    public Tensor RunningMean => runningMean;
+    internal Tensor RunningMean => runningMean;
 
     /// <summary>The running variance, for fused ops.</summary>
-    public Tensor RunningVar => runningVar;
+    internal Tensor RunningVar => runningVar;
 
     /// <summary>num_batches_tracked, for fused ops that update the statistics themselves.</summary>
-    public Counter BatchesTracked => batches;
+    internal Counter BatchesTracked => batches;
 
     /// <summary>The statistics the last forward used (batch or running), for fused ops.</summary>
-    public Tensor SaveMean => saveMean;
+    internal Tensor SaveMean => saveMean;
 
     /// <summary>1/sqrt(var + eps) of the last forward, for fused ops.</summary>
-    public Tensor SaveInvstd => saveInvstd;
+    internal Tensor SaveInvstd => saveInvstd;
 
     /// <summary>The workspace the op needs for <paramref name="shape"/>, reused between calls.</summary>
-    public Tensor Workspace(Shape4 shape)
+    internal Tensor Workspace(Shape4 shape)
     {
         return Workspace(ref workspace, BatchNorm2d.WorkspaceLength(shape));
     }

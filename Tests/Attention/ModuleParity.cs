@@ -29,6 +29,9 @@ public abstract class ModuleParity(AcceleratorKind kind) : OpTest(kind)
     protected void CheckGolden(string file, Func<Accelerator, int, ModuleOptions, Module> create, string[] knownOptions)
     {
         var golden = ModuleGolden.Read(Path.Combine(Folder, file));
+        if (IsIlgpuCpu && !golden.Training)
+            Assert.Skip("ILGPU's CPU accelerator runs one OS thread per lane: there only the train goldens run (forward, backward and " +
+                "the running statistics); the eval goldens run on every other backend and on ILGPU over a GPU");
         CountElements(4 * golden.Shape.Aggregate(1L, (a, b) => a * b));   // x, y, grad_y, grad_x
         using var module = create(Accelerator, checked((int)golden.Shape[1]), new ModuleOptions(golden.ModuleName, golden.Options, knownOptions));
         var failures = golden.Check(module);

@@ -169,22 +169,10 @@ public abstract partial class ConformanceTests
         return gx * gy;
     }
 
-    /// <summary>
-    /// The ILGPU twins map group and warp operations to ILGPU.Algorithms' GroupExtensions/WarpExtensions, which combine
-    /// in ILGPU's own order (not the documented one these tests check bit for bit), and on ILGPU's CPU accelerator gave
-    /// wrong sums for groups that are not a multiple of its warp (7 and 33 lanes). Known gap, docs/backends.md.
-    /// </summary>
-    private void SkipOnIlgpuAlgorithms()
-    {
-        if (Kind == AcceleratorKind.Ilgpu)
-            Assert.Skip("ILGPU twins use ILGPU.Algorithms' group/warp operations: their own order, and wrong sums on ILGPU's CPU accelerator for groups that are not a multiple of its warp (docs/backends.md)");
-    }
-
     [Theory]
     [MemberData(nameof(GroupShapes))]
     public void GroupFloatReductions(int gx, int gy, int n)
     {
-        SkipOnIlgpuAlgorithms();
         int lanes = Lanes(gx, gy);
         var x = TestData.Floats(40 + gx, n, -50f, 50f);
         GroupFloatReductionsOn(x, gx, gy, lanes, $"group {gx}x{gy} n={n}");
@@ -255,7 +243,6 @@ public abstract partial class ConformanceTests
     [MemberData(nameof(GroupShapes))]
     public void GroupFloatScans(int gx, int gy, int n)
     {
-        SkipOnIlgpuAlgorithms();
         int lanes = Lanes(gx, gy);
         var x = TestData.Floats(50 + gx, n, -50f, 50f);
         x[n / 2] = float.NaN;   // max and min propagate it from its lane on; the scan is exact otherwise
@@ -299,7 +286,6 @@ public abstract partial class ConformanceTests
     [MemberData(nameof(GroupShapes))]
     public void GroupIntOperations(int gx, int gy, int n)
     {
-        SkipOnIlgpuAlgorithms();
         int lanes = Lanes(gx, gy);
         // Large magnitudes: the sums wrap, as C#'s unchecked int arithmetic does.
         var x = TestData.Ints(60 + gx, n, int.MinValue / 2, int.MaxValue / 2);
@@ -355,7 +341,6 @@ public abstract partial class ConformanceTests
     [InlineData(7, 30, 3, 4)]
     public void WarpShuffles(int group, int n, int delta, int mask)
     {
-        SkipOnIlgpuAlgorithms();
         group = Math.Min(group, Accelerator.MaxGroupSize);
         var x = TestData.Floats(70 + group, n);
         // Sources in and out of the warp (negative, past 31, past a partial warp's end).

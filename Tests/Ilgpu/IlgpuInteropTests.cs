@@ -24,7 +24,7 @@ public sealed class IlgpuInteropTests
     [Fact]
     public void AnIlgpuProgramRunsCbamForwardAndBackwardOnItsOwnBuffers()
     {
-        var (t, metadata) = Safetensors.ReadWithMetadata(Path.Combine(ModuleParity.Folder, "cbam-03-train.safetensors"));
+        var (t, metadata) = Safetensors.ReadWithMetadata(Path.Combine(ModuleParity.Folder, "cbam-05-train.safetensors"));
         long[] shape = t["x"].Shape;
         using var context = ProgramContext();
         using var ilgpu = context.CreateCPUAccelerator(0);
@@ -123,6 +123,25 @@ public sealed class IlgpuInteropTests
         Assert.Throws<ObjectDisposedException>(() => ours.Allocate<float>(1));
         y.Dispose();
         ours.Dispose();
+        Assert.Equal(0, ours.LiveAllocations);
+    }
+
+    /// <summary>A twin ILGPU cannot compile (it allocates a managed object): the kind of construct a bug in the generator would emit.</summary>
+    private static void AllocatesAnObject(ILGPU.Index1D i, ILGPU.ArrayView<int> y) => y[i] = new object().GetHashCode();
+
+    [Fact]
+    public void ATwinIlgpuCannotCompileIsAKernelCompilationExceptionNamingTheKernel()
+    {
+        using var context = ProgramContext();
+        using var ilgpu = context.CreateCPUAccelerator(0);
+        using var ours = IlgpuAccelerator.Wrap(ilgpu);
+        var descriptor = new KernelDescriptor("Tests.Broken.AllocatesAnObject", "k_broken", "", "", 1, 0, ["y"])
+        {
+            IlgpuKernel = typeof(IlgpuInteropTests).GetMethod(nameof(AllocatesAnObject), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static),
+        };
+        var error = Assert.Throws<KernelCompilationException>(() => IlgpuLoadedKernel.Load(ours, descriptor).Dispose());
+        Assert.Contains("Tests.Broken.AllocatesAnObject", error.Message);
+        Assert.Contains("ILGPU", error.Message);
         Assert.Equal(0, ours.LiveAllocations);
     }
 

@@ -49,6 +49,20 @@ public abstract class AcceleratorTest(AcceleratorKind kind) : IDisposable
                 $"more than its test budget of {IlgpuCpuElementBudget}; the smaller cases run there, every case on ILGPU over a GPU");
     }
 
+    /// <summary>The most work-groups one launch of a test may run on ILGPU's CPU accelerator (each a barrier phase of 256 threads).</summary>
+    public const long IlgpuCpuGroupBudget = 64;
+
+    /// <summary>
+    /// Skips the test on ILGPU's CPU accelerator when a launch runs more than <see cref="IlgpuCpuGroupBudget"/> groups
+    /// (a 257-channel batch norm, one group per channel, took 40 s there); every other accelerator runs it.
+    /// </summary>
+    protected void CountGroups(long groups)
+    {
+        if (IsIlgpuCpu && groups > IlgpuCpuGroupBudget)
+            Assert.Skip($"ILGPU's CPU accelerator runs one OS thread per lane: this case launches {groups} groups, more than its test budget " +
+                $"of {IlgpuCpuGroupBudget}; it runs on every other backend and on ILGPU over a GPU");
+    }
+
     /// <summary>The run's accelerator of <see cref="Kind"/>; skips the test when there is none.</summary>
     protected Accelerator Accelerator
     {

@@ -50,6 +50,7 @@ public abstract class BatchNorm2dTests(AcceleratorKind kind) : OpTest(kind)
     public void ForwardTrainingMatchesReference(int shapeIndex, float momentum, bool relu)
     {
         var shape = Shapes[shapeIndex];
+        CountGroups(shape.C);   // one group per channel
         double[] x = Random(100 + shapeIndex, shape.Size, -2, 3);
         var p = Parameters.Draw(200 + shapeIndex, shape.C);
         var (y, mean, invstd, runningMean, runningVar) = RunForward(shape, x, p, training: true, momentum, relu);

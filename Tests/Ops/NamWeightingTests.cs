@@ -41,6 +41,7 @@ public abstract class NamWeightingTests(AcceleratorKind kind) : OpTest(kind)
     public void ForwardTrainingMatchesReference(int shapeIndex, float momentum)
     {
         var shape = Shapes[shapeIndex];
+        CountGroups(shape.C);   // one group per channel
         double[] x = Random(100 + shapeIndex, shape.Size, -2, 3);
         var p = Parameters.Draw(200 + shapeIndex, shape.C);
         var r = RunForward(shape, x, p, training: true, momentum);

@@ -9,7 +9,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 
-const int N = 2, C = 32, H = 8, W = 8;
+const int N = 1, C = 16, H = 6, W = 6;                             // small: ILGPU's CPU accelerator runs a thread per lane
 
 // ILGPU's CUDA device where there is one; else its CPU accelerator, with the 256 lanes per group our kernels use.
 using var context = Context.Create(b => b.Cuda().CPU(new CPUDevice(4, 64, 1)).EnableAlgorithms());

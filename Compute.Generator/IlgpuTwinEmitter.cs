@@ -223,7 +223,7 @@ internal static class IlgpuTwinEmitter
             string element = method.ReturnType.SpecialType == SpecialType.System_Single ? "float" : "int";
             if (method.TypeArguments.Length != 1) return $"{GroupOperations}.{method.Name}<{element}>";
             string name = owner.EndsWith(".Warp") ? "WarpReduce" : method.Name == "AllReduce" ? "Reduce" : method.Name;
-            return $"{GroupOperations}.{name}<{element}, {GroupOperations}.{method.TypeArguments[0].Name}>";
+            return $"{GroupOperations}.{name}<{element}, global::GpuAttention.Compute.{method.TypeArguments[0].Name}>";
         }
 
         private static bool IsMemberName(IdentifierNameSyntax node) =>

@@ -44,7 +44,9 @@ public readonly struct MaxFloat : IScanReduceOperation<float>
     public float Identity => float.NegativeInfinity;
 
     /// <inheritdoc />
-    public float Apply(float first, float second) => MathF.Max(first, second);
+    /// <remarks>Written over <see cref="IlgpuMath"/>, which is MathF.Max bit for bit, because ILGPU compiles MathF.Max to
+    /// an instruction that drops NaN; so the ILGPU twins use this same operation.</remarks>
+    public float Apply(float first, float second) => IlgpuMath.Max(first, second);
 }
 
 /// <summary><c>MathF.Min(first, second)</c>: NaN if either is NaN, −0 below +0 (identity +∞).</summary>
@@ -54,7 +56,8 @@ public readonly struct MinFloat : IScanReduceOperation<float>
     public float Identity => float.PositiveInfinity;
 
     /// <inheritdoc />
-    public float Apply(float first, float second) => MathF.Min(first, second);
+    /// <remarks>Over <see cref="IlgpuMath"/> (MathF.Min bit for bit), for the ILGPU twins, as <see cref="MaxFloat"/>.</remarks>
+    public float Apply(float first, float second) => IlgpuMath.Min(first, second);
 }
 
 /// <summary><c>unchecked(first + second)</c>: wraps on overflow, as C# does (identity 0).</summary>

@@ -133,42 +133,5 @@ public static class IlgpuGroupOperations
         IG.Barrier();
         return result;
     }
-
-    // The operations with C#'s semantics on every ILGPU device (ILGPU compiles MathF.Max to an instruction that drops NaN).
-    public readonly struct AddFloat : IScanReduceOperation<float>
-    {
-        public float Identity => 0f;
-        public float Apply(float first, float second) => first + second;
-    }
-
-    public readonly struct MaxFloat : IScanReduceOperation<float>
-    {
-        public float Identity => float.NegativeInfinity;
-        public float Apply(float first, float second) => IlgpuMath.Max(first, second);
-    }
-
-    public readonly struct MinFloat : IScanReduceOperation<float>
-    {
-        public float Identity => float.PositiveInfinity;
-        public float Apply(float first, float second) => IlgpuMath.Min(first, second);
-    }
-
-    public readonly struct AddInt32 : IScanReduceOperation<int>
-    {
-        public int Identity => 0;
-        public int Apply(int first, int second) => unchecked(first + second);
-    }
-
-    public readonly struct MaxInt32 : IScanReduceOperation<int>
-    {
-        public int Identity => int.MinValue;
-        public int Apply(int first, int second) => first > second ? first : second;
-    }
-
-    public readonly struct MinInt32 : IScanReduceOperation<int>
-    {
-        public int Identity => int.MaxValue;
-        public int Apply(int first, int second) => first < second ? first : second;
-    }
 #pragma warning restore CS1591
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
 using GpuAttention.Attention;
 using GpuAttention.Compute;
 using GpuAttention.Kernels;
@@ -22,7 +21,7 @@ internal static class BenchCommand
     {
         var accelerator = AcceleratorOption.Create();
         var module = new Option<string>("--module") { Description = "gam, cbam, ca, nam, se or all (gpuattn modules lists each module's options and keys)", DefaultValueFactory = _ => "all" };
-        var shape = new Option<string?>("--shape") { Description = "N,C,H,W (default: N=8 64@32² and 256@14²; DESIGN §11's shapes on CUDA)" };
+        var shape = new Option<string?>("--shape") { Description = "N,C,H,W (default: N=8 64@32² and 256@14²; on CUDA N=32 256@56², 512@28², 1024@14², 2048@7² and N=128 64@32²)" };
         var options = new Option<string[]>("--option") { Description = "key=value for the module, repeatable (see gpuattn modules)" };
         var elements = new Option<long>("--elements") { Description = "elements per stream of the copy/saxpy ceilings", DefaultValueFactory = _ => 16L << 20 };
         var compare = new Option<bool>("--compare-torch") { Description = "also time the seeds' PyTorch modules (tools/bench_torch.py, /usr/bin/python3 with torch)" };
@@ -49,23 +48,31 @@ internal static class BenchCommand
 
             var ceilings = new List<Result>();
             var records = new List<ModuleBench.Record>();
-            Output.Progress($"{acc.Kind}: {acc.Name}", 5 + moduleNames.Count * shapes.Length * 2, (begin, step) =>
+            var goldensChecked = new Dictionary<string, int>();
+            Output.Progress($"{acc.Kind}: {acc.Name}", 5 + moduleNames.Count * (1 + shapes.Length * 2), (begin, step) =>
             {
                 begin("ceilings: copy, saxpy, launch overhead");
                 ceilings.AddRange(Run(acc, n, step));
                 double copy = ceilings.First(r => r.Benchmark == "copy").GBps;
                 foreach (var m in moduleNames)
+                {
+                    begin($"{m}: checking forward and backward against PyTorch's float64 goldens");
+                    goldensChecked[m] = ModuleBench.CheckAgainstPyTorch(acc, m, ModuleBench.Goldens(m));
+                    step();
                     foreach (var s in shapes)
                     {
                         begin($"{m} {s.N}×{s.C}×{s.H}×{s.W}: forward, forward+backward");
                         records.AddRange(ModuleBench.Run(acc, m, moduleOptions, s, copy, step));
                     }
+                }
             });
+            Output.Console.WriteLine($"checked before timing: every module reproduces PyTorch's float64 goldens on {acc.Kind} (forward, backward, parameter gradients, buffers; the goldens' own shapes and options): "
+                + string.Join(", ", goldensChecked.Select(g => $"{g.Key} {g.Value} cases")));
 
             var ceilingTable = Output.Table("ceiling", "elements", "median ms", "GB/s");
             foreach (var r in ceilings)
                 ceilingTable.AddRow(r.Benchmark, r.Elements.ToString("N0"), r.MedianMs.ToString("F4"), r.GBps > 0 ? r.GBps.ToString("F1") : "-");
-            Output.Console.Write(ceilingTable);
+            Output.Write(ceilingTable);
 
             string torchDevice = acc.Device.IsGpu ? "cuda" : "cpu";
             var torch = parse.GetValue(compare) ? TorchBench.Run(moduleNames, shapes, torchDevice) : null;
@@ -92,7 +99,7 @@ internal static class BenchCommand
                 table.AddRow(row.ToArray());
             }
             Output.Console.MarkupLine($"[bold]{acc.Kind}: {Markup.Escape(acc.Name)}[/] (train mode; median of the runs after a warm-up, IQR: the middle half of them; GB/s of the fewest bytes: x, y, dY, dX; kept: held from forward for backward; peak: during forward+backward, beyond parameters, x and dY)");
-            Output.Console.Write(table);
+            Output.Write(table);
             foreach (var r in records.Where(r => r.Time.IsNoisy))
                 Output.Console.MarkupLine(Markup.Escape($"warning: {r.Module} {string.Join("×", r.Shape)} {r.Pass} is noisy (IQR {r.Time.Q1Ms:F3}–{r.Time.Q3Ms:F3} ms around a median of {r.Time.MedianMs:F3} ms): another program is competing for the machine; rerun on a quiet machine before quoting it"));
             if (parse.GetValue(json) is { } file)
@@ -107,6 +114,7 @@ internal static class BenchCommand
                         shape = r.Shape,
                         accelerator = r.Accelerator,
                         pass = r.Pass,
+                        goldens_checked = goldensChecked[r.Module],
                         median_ms = r.MedianMs,
                         gb_per_s = r.GBps,
                         copy_fraction = r.CopyFraction,
@@ -121,7 +129,7 @@ internal static class BenchCommand
                         torch_saved_bytes = t?.SavedBytes,
                     };
                 });
-                AtomicFile.Write(file.FullName, stream => JsonSerializer.Serialize(stream, output, new JsonSerializerOptions { WriteIndented = true }));
+                Output.WriteJson(file.FullName, output);
             }
             return 0;
         });

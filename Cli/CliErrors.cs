@@ -11,11 +11,19 @@ internal static class CliErrors
 {
     public const int BadInput = 2;
 
+    /// <summary>A module computed the wrong result (<see cref="WrongResultException"/>): exit code 1, as a failed test.</summary>
+    public const int WrongResult = 1;
+
     public static int Run(Func<int> body)
     {
         try
         {
             return body();
+        }
+        catch (WrongResultException e)
+        {
+            Console.Error.WriteLine($"gpuattn: {e.Message}");
+            return WrongResult;
         }
         catch (Exception e) when (OneLine(e) is { } line)
         {
@@ -64,3 +72,6 @@ internal static class CliErrors
             throw new UnauthorizedAccessException($"{option} '{path}' is read-only");
     }
 }
+
+/// <summary>A module's output on an accelerator differs from the reference: the tool reports it and times nothing.</summary>
+internal sealed class WrongResultException(string message) : Exception(message);

@@ -19,7 +19,7 @@ internal static class DevicesCommand
                 table.AddRow(d.Kind.ToString(), Markup.Escape(d.Name), $"{d.MemoryBytes / (double)(1L << 30):F1} GiB",
                     d.ComputeUnits.ToString(), d.MaxGroupSize.ToString(), Markup.Escape(d.Driver));
             }
-            Output.Console.Write(table);
+            Output.Write(table);
             foreach (var b in context.Backends.Where(b => !b.IsAvailable))
                 Output.Console.MarkupLine($"[yellow]{b.Kind}[/] absent: {Markup.Escape(b.UnavailableReason ?? "no device")}");
             Output.Console.MarkupLine($"default accelerator: {Markup.Escape(context.ChooseDefaultAccelerator().ToString())}");

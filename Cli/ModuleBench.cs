@@ -27,6 +27,38 @@ internal static class ModuleBench
         ? [new(32, 256, 56, 56), new(32, 512, 28, 28), new(32, 1024, 14, 14), new(32, 2048, 7, 7), new(128, 64, 32, 32)]
         : [new(8, 64, 32, 32), new(8, 256, 14, 14)];
 
+    /// <summary>
+    /// Before <paramref name="module"/> is timed on <paramref name="acc"/>: it must reproduce every PyTorch float64
+    /// golden of its kind (<see cref="Goldens"/>) under DESIGN §8's tolerance (<see cref="ModuleGolden.Check(Accelerator)"/>),
+    /// forward and backward, so a fast wrong kernel gets an error, not a number. The goldens have their own small shapes
+    /// and options, not the ones timed. Returns how many goldens it checked.
+    /// </summary>
+    public static int CheckAgainstPyTorch(Accelerator acc, string module, IReadOnlyList<ModuleGolden> goldens)
+    {
+        if (goldens.Count == 0) throw new InvalidOperationException($"bench: the tool holds no PyTorch golden of {module} to check it against");
+        foreach (var golden in goldens)
+        {
+            var failures = golden.Check(acc);
+            if (failures.Count > 0)
+                throw new WrongResultException($"bench: {module} on {acc.Kind} ({acc.Name}) does not reproduce PyTorch's float64 golden {golden.Name}, so it is not timed: "
+                    + string.Join("; ", failures.Take(3)) + (failures.Count > 3 ? $"; and {failures.Count - 3} more tensors" : ""));
+        }
+        return goldens.Count;
+    }
+
+    /// <summary>The goldens of <paramref name="module"/> that the tool carries (Tests/Goldens, embedded at build time).</summary>
+    public static IReadOnlyList<ModuleGolden> Goldens(string module)
+    {
+        var assembly = typeof(ModuleBench).Assembly;
+        return [.. assembly.GetManifestResourceNames().Where(n => n.StartsWith($"Goldens/{module}-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(n =>
+        {
+            using var stream = assembly.GetManifestResourceStream(n)!;
+            using var bytes = new MemoryStream();
+            stream.CopyTo(bytes);
+            return ModuleGolden.Parse(bytes.GetBuffer().AsSpan(0, (int)bytes.Length), n["Goldens/".Length..]);
+        })];
+    }
+
     public static IEnumerable<Record> Run(Accelerator acc, string module, Dictionary<string, string> options, Shape4 shape,
         double copyGBps, Action step)
     {

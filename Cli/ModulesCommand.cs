@@ -35,11 +35,11 @@ internal static class ModulesCommand
                 {
                     var options = Output.Table("option", "takes", "default");
                     foreach (var o in d.Options) options.AddRow(Markup.Escape(o.Key), Markup.Escape(o.Type), Markup.Escape(o.Default));
-                    Output.Console.Write(options);
+                    Output.Write(options);
                 }
                 var keys = Output.Table($"state-dict key (C = {c})", "dtype", "shape");
                 foreach (var (key, dtype, shape) in d.StateDictKeys) keys.AddRow(Markup.Escape(key), dtype, Markup.Escape($"[{string.Join(", ", shape)}]"));
-                Output.Console.Write(keys);
+                Output.Write(keys);
                 Output.Console.WriteLine();
             }
             Output.Console.MarkupLine(Markup.Escape("Pass options as --option key=value to run and bench; state dicts load from torch.save .pt or .safetensors files."));

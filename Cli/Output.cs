@@ -1,3 +1,5 @@
+using System.Text.Json;
+using GpuAttention.Layers;
 using Spectre.Console;
 
 namespace GpuAttention.Cli;
@@ -13,17 +15,19 @@ internal static class Output
     public static bool Plain { get; } = System.Console.IsOutputRedirected;
 
     /// <summary>The console to render to.</summary>
-    public static IAnsiConsole Console { get; } = Create();
+    public static IAnsiConsole Console { get; } = Plain ? CreatePlain(System.Console.Out) : AnsiConsole.Console;
 
-    private static IAnsiConsole Create()
+    /// <summary>The tool's JSON files: indented, snake_case names (<c>median_ms</c>, <c>train_loss</c>).</summary>
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static IAnsiConsole CreatePlain(TextWriter writer)
     {
-        if (!Plain) return AnsiConsole.Console;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.No,
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(System.Console.Out),
+            Out = new AnsiConsoleOutput(writer),
         });
         console.Profile.Width = 10_000;   // a log has no width: never wrap a table row
         return console;
@@ -32,6 +36,30 @@ internal static class Output
     /// <summary>A table with <paramref name="columns"/>: boxed on a terminal, Markdown elsewhere.</summary>
     public static Table Table(params string[] columns) =>
         new Table().AddColumns(columns).Border(Plain ? TableBorder.Markdown : TableBorder.Square);
+
+    /// <summary>
+    /// Writes <paramref name="table"/>: boxed on a terminal; elsewhere as Markdown after an empty line, without the
+    /// padding a 10,000-column console adds (no trailing blanks, no lines of spaces around the table).
+    /// </summary>
+    public static void Write(Table table)
+    {
+        if (!Plain)
+        {
+            Console.Write(table);
+            return;
+        }
+        var text = new StringWriter();
+        CreatePlain(text).Write(table);
+        System.Console.WriteLine();       // Markdown starts a table after an empty line, not inside a paragraph
+        foreach (string line in text.ToString().Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0))
+            System.Console.WriteLine(line);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="value"/> to <paramref name="path"/> as the tool's JSON (indented, snake_case names),
+    /// atomically: a failed write keeps the previous file.
+    /// </summary>
+    public static void WriteJson(string path, object value) => AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, value, Json));
 
     /// <summary>
     /// Runs <paramref name="work"/> with a progress reporter of <paramref name="steps"/> steps: a live bar on a terminal;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using GpuAttention.Attention;
 using GpuAttention.Compute;
 using GpuAttention.Layers;
@@ -92,22 +91,12 @@ internal static class TrainCommand
 
     private static void Report(Run run, List<Epoch> epochs, FileInfo? json, FileInfo? save)
     {
-        var table = new Table().AddColumns("epoch", "train loss", "train acc", "test acc", "seconds", "images/s");
+        var table = Output.Table("epoch", "train loss", "train acc", "test acc", "seconds", "images/s");
         foreach (var e in epochs)
             table.AddRow(e.Number.ToString(CultureInfo.InvariantCulture), e.TrainLoss.ToString("F4", CultureInfo.InvariantCulture),
                 Percent(e.TrainAccuracy), Percent(e.TestAccuracy), e.Seconds.ToString("F1", CultureInfo.InvariantCulture),
                 e.ImagesPerSecond.ToString("F0", CultureInfo.InvariantCulture));
-        if (Console.IsOutputRedirected)
-        {
-            Console.WriteLine("epoch  train loss  train acc  test acc  seconds  images/s");
-            foreach (var e in epochs)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{e.Number,5}  {e.TrainLoss,10:F4}  {Percent(e.TrainAccuracy),9}  {Percent(e.TestAccuracy),8}  {e.Seconds,7:F1}  {e.ImagesPerSecond,8:F0}"));
-        }
-        else
-        {
-            AnsiConsole.Write(table);
-        }
+        Output.Write(table);
         Console.WriteLine($"{run.Description}: test accuracy {Percent(epochs[^1].TestAccuracy)} after {epochs.Count} epoch(s)");
         if (save != null)
         {
@@ -138,7 +127,7 @@ internal static class TrainCommand
                 epochs,
                 step_losses = run.StepLosses,
             };
-            File.WriteAllText(json.FullName, JsonSerializer.Serialize(log, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+            Output.WriteJson(json.FullName, log);
             string svg = Path.ChangeExtension(json.FullName, ".svg");
             File.WriteAllText(svg, TrainingChart.Svg(run.Description, run.StepLosses, [.. epochs.Select(e => e.TrainAccuracy)], [.. epochs.Select(e => e.TestAccuracy)]));
         }

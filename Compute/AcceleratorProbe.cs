@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace GpuAttention.Compute;
 
 /// <summary>
-/// The quick measurement behind the default accelerator's CPU path (<see cref="ComputeContext.ChooseDefaultAccelerator"/>):
+/// The quick measurement behind the default accelerator's CPU path (<see cref="ComputeContext.ChooseDefaultAccelerator()"/>):
 /// which of the CPU accelerator and an OpenCL CPU device (PoCL) runs the work attention modules do faster. The work is
 /// a pooling-shaped reduction (one group per row, shared memory, barriers) followed by an elementwise sigmoid gate —
 /// the two kernel shapes every module is made of — over 1 Mi floats; each device runs it once to compile and warm up,

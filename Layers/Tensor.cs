@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Reflection;
 using GpuAttention.Compute;
 using GpuAttention.Kernels;
 
@@ -28,14 +30,16 @@ public sealed class Tensor : IDisposable
     }
 
     /// <summary>
-    /// When true (the default in Debug builds), a tensor that is garbage-collected without <see cref="Dispose"/> is
-    /// reported through <see cref="Leaked"/> with its shape and the stack that created it, and its memory is freed then.
-    /// Applies to tensors created while it is set.
+    /// When true, a tensor that is garbage-collected without <see cref="Dispose"/> is reported through
+    /// <see cref="Leaked"/> with its shape and the stack that created it, and its memory is freed then. Applies to
+    /// tensors created while it is set. Default: true in Debug builds — the program's (its entry assembly compiled
+    /// without optimizations, as <c>dotnet run</c> and <c>dotnet test</c> build by default, also against the Release
+    /// package) or this library's; false otherwise, so a release program pays nothing (no stack is recorded).
     /// </summary>
-    public static bool ReportLeaks { get; set; }
-#if DEBUG
-        = true;
-#endif
+    public static bool ReportLeaks { get; set; } = IsDebugBuild(typeof(Tensor).Assembly) || IsDebugBuild(Assembly.GetEntryAssembly());
+
+    /// <summary>True when <paramref name="assembly"/> was compiled without optimizations (a Debug build).</summary>
+    internal static bool IsDebugBuild(Assembly? assembly) => assembly?.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled == true;
 
     /// <summary>Receives the report of each leaked tensor (default: a line on standard error).</summary>
     public static event Action<string>? Leaked;

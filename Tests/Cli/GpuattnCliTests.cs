@@ -69,6 +69,8 @@ public sealed class GpuattnCliTests
         Assert.False(stdout.Contains((char)27), stdout);                     // no ANSI escapes in a log
         Assert.Contains("accelerator: Cpu (", stdout);
         Assert.Contains("GPUATTN_ACCELERATOR=cpu", stdout);
+        Assert.Contains("checked before timing: every module reproduces PyTorch's float64 goldens on Cpu", stdout);
+        Assert.Contains(": se 6 cases", stdout);
         var rows = stdout.Split('\n').Where(l => l.StartsWith("| se ", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, rows.Count);                                   // one unwrapped Markdown row per pass
         Assert.All(rows, r => Assert.Matches(@"\| \d+ +\| [\d.]+–[\d.]+ +\| [\d.]+–[\d.]+ ", r));   // runs, IQR, min–max

@@ -12,6 +12,10 @@ public sealed partial class ReadmeExamplesTests
     /// <summary>The repository root: the folder above the test assembly that holds GpuAttention.sln.</summary>
     public static readonly string Root = FindRoot();
 
+    /// <summary>The configuration the tests (and so the projects beside them) were built in.</summary>
+    public static readonly string Configuration =
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
+
     private static string FindRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
@@ -45,8 +49,7 @@ public sealed partial class ReadmeExamplesTests
     [MemberData(nameof(Examples))]
     public void ExampleRunsToExitZero(string example)
     {
-        string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
-        string dll = Path.Combine(Root, "examples", example, "bin", configuration, "net10.0", example + ".dll");
+        string dll = Path.Combine(Root, "examples", example, "bin", Configuration, "net10.0", example + ".dll");
         Assert.True(File.Exists(dll), $"{dll} is not built (Tests.csproj references every example so it is)");
         var (exit, output) = Run(dll);
         Assert.True(exit == 0, $"{example} exited {exit}: {output}");

@@ -211,6 +211,20 @@ public abstract class SequentialTests(AcceleratorKind kind) : OpTest(kind)
         Assert.Contains(reports, r => r.Contains("Tensor[3, 7] was never disposed", StringComparison.Ordinal) && r.Contains(nameof(Leak), StringComparison.Ordinal));
     }
 
+    /// <summary>Leaks are reported by default in a Debug build of the program, even against a Release library.</summary>
+    [Fact]
+    public void LeakReportsAreOnInDebugBuildsOfTheProgram()
+    {
+#if DEBUG
+        const bool debug = true;
+#else
+        const bool debug = false;
+#endif
+        Assert.Equal(debug, Tensor.IsDebugBuild(typeof(SequentialTests).Assembly));
+        Assert.False(Tensor.IsDebugBuild(typeof(object).Assembly));        // the runtime is optimized
+        Assert.False(Tensor.IsDebugBuild(null));
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Leak(Accelerator accelerator) => _ = Tensor.Zeros(accelerator, 3, 7);
 

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
+using GpuAttention.Cli;
 using GpuAttention.Compute;
-using GpuAttention.Kernels;
 
 namespace GpuAttention.Bench.Toolchain;
 

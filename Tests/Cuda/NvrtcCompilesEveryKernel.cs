@@ -40,7 +40,7 @@ public sealed class NvrtcCompilesEveryKernel
     /// <summary>Every generated launcher's <c>Descriptor</c> in the solution's assemblies, and the hand-written CUDA kernels.</summary>
     public static IReadOnlyList<KernelDescriptor> Descriptors { get; } =
     [
-        .. new[] { typeof(NvrtcCompilesEveryKernel).Assembly, typeof(GpuAttention.Kernels.Bandwidth).Assembly }
+        .. new[] { typeof(NvrtcCompilesEveryKernel).Assembly, typeof(GpuAttention.Kernels.Conv2d).Assembly, typeof(GpuAttention.Cli.Bandwidth).Assembly }
             .SelectMany(a => a.GetTypes())
             .Select(t => t.GetField("Descriptor", BindingFlags.Public | BindingFlags.Static)?.GetValue(null))
             .OfType<KernelDescriptor>()
@@ -102,7 +102,7 @@ public sealed class NvrtcCompilesEveryKernel
     public void EveryKernelIsListed()
     {
         Assert.True(Descriptors.Count >= 100, $"only {Descriptors.Count} kernels found");
-        Assert.Contains(Descriptors, d => d.Name == "GpuAttention.Kernels.Bandwidth.Saxpy");
+        Assert.Contains(Descriptors, d => d.Name == "GpuAttention.Cli.Bandwidth.Saxpy");
         Assert.Contains(Descriptors, d => d.Name == "GpuAttention.Kernels.Conv2d.Conv2dForward7x7Tiled");
     }
 

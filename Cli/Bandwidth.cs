@@ -1,9 +1,9 @@
 using GpuAttention.Compute;
 
-namespace GpuAttention.Kernels;
+namespace GpuAttention.Cli;
 
 /// <summary>
-/// The kernels that measure a device's ceilings: a copy (the memory bandwidth every memory-bound op is judged
+/// The kernels that measure a device's ceilings (for `gpuattn bench` and Bench/Toolchain; not part of the libraries): a copy (the memory bandwidth every memory-bound op is judged
 /// against), saxpy (a read-read-write stream), and empty kernels (launch overhead).
 ///
 /// Copy moves 8 bytes per element (4 read, 4 written); saxpy <c>y = a·x + y</c> moves 12 bytes and does 2 FLOPs.

@@ -32,7 +32,7 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
         {
-            bool ok = float.IsNaN(expected[i]) ? float.IsNaN(actual[i]) : Math.Abs(actual[i] - expected[i]) <= 1e-6f + 1e-5f * Math.Abs(expected[i]);
+            bool ok = float.IsNaN(expected[i]) ? float.IsNaN(actual[i]) : actual[i] == expected[i] || Math.Abs(actual[i] - expected[i]) <= 1e-6f + 1e-5f * Math.Abs(expected[i]);
             Assert.True(ok, $"{what}[{i}]: expected {expected[i]} (PyTorch), got {actual[i]}");
         }
     }
@@ -86,6 +86,223 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         Assert.True(dxValues.Take(C * 16).All(float.IsNaN), "dX of sample 0 must be all NaN, as in PyTorch");
         Assert.DoesNotContain(dxValues.Skip(C * 16), float.IsNaN);
     }
+
+    /// <summary>Test data that both sides compute: <c>((3i) mod 7 − 3) / 4</c> (a gradient with zeros), exact in float.</summary>
+    private static float[] Grad(int n) => Enumerable.Range(0, n).Select(i => ((i * 3 % 7) - 3) / 4f).ToArray();
+
+    /// <summary><c>((5i) mod 11 − 5) / 8</c> (weights with zeros: 0·∞ is NaN in PyTorch too), exact in float.</summary>
+    private static float[] Weights(int n) => Enumerable.Range(0, n).Select(i => ((i * 5 % 11) - 5) / 8f).ToArray();
+
+    /// <summary>
+    /// Conv2d on x [1, 1, 1, 7] = [NaN, 1, 2, 0.5, ∞, 3, −∞], weight <see cref="Weights"/>, bias [0.25, −0.5],
+    /// gradient <see cref="Grad"/>: PyTorch's <c>F.conv2d(x, w, b, padding=K//2)</c> (replicate:
+    /// <c>F.conv2d(F.pad(x, (K//2,)*4, mode='replicate'), w, b)</c>) then <c>y.backward(g)</c>. A zero weight still
+    /// multiplies (0·NaN and 0·∞ give NaN), a padded zero tap gives a zero dW, and dX does not see x.
+    /// </summary>
+    public static readonly TheoryData<int, Conv2dPadding, float[], float[], float[], float[]> TorchConv = new()
+    {
+        {
+            1, Conv2dPadding.Zeros,
+            [NaN, -0.375f, -1.0f, -0.0625f, -Inf, -1.625f, Inf, NaN, -0.5f, -0.5f, -0.5f, NaN, -0.5f, NaN],
+            [0.46875f, 0.0f, -0.46875f, 0.15625f, -0.3125f, 0.3125f, -0.15625f],
+            [NaN, NaN], [0f, 0f]
+        },
+        {
+            3, Conv2dPadding.Zeros,
+            [NaN, NaN, 1.0f, -Inf, Inf, NaN, -Inf, NaN, NaN, 0.6875f, -Inf, Inf, NaN, -Inf],
+            [-0.84375f, 0.1875f, 0.875f, -0.625f, 0.71875f, -0.78125f, 0.46875f],
+            [0f, 0f, 0f, NaN, NaN, NaN, 0f, 0f, 0f, 0f, 0f, 0f, NaN, NaN, NaN, 0f, 0f, 0f], [0f, 0f]
+        },
+        {
+            7, Conv2dPadding.Replicate,
+            [NaN, NaN, NaN, NaN, NaN, NaN, NaN],
+            [-0.0625f, -0.5625f, 0.78125f, -0.4375f, -0.53125f, 1.03125f, -0.21875f],
+            Enumerable.Repeat(NaN, 49).ToArray(), [0f]
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(TorchConv))]
+    public void Conv2dPropagatesNaNAndInfAsPyTorch(int k, Conv2dPadding padding, float[] y, float[] dInput, float[] dWeight, float[] dBias)
+    {
+        var shape = new Shape4(1, 1, 1, 7);
+        var options = new Conv2dOptions(k == 7 ? 1 : 2, k, Padding: padding);
+        var outShape = options.OutputShape(shape);
+        using var bx = Upload([NaN, 1f, 2f, 0.5f, Inf, 3f, -Inf]);
+        using var bw = Upload(Weights((int)options.WeightLength(1)));
+        using var bb = Upload(new[] { 0.25f, -0.5f }.Take(options.OutChannels).ToArray());
+        using var by = Poisoned<float>(outShape.Size);
+        Conv2d.Forward(Stream, bx.View, shape, bw.View, bb.View, by.View, options);
+        SameWithNaN(Download(by), y, $"Conv2d {k}×{k} y");
+
+        using var bg = Upload(Grad((int)outShape.Size));
+        using var dx = Poisoned<float>(shape.Size);
+        using var dw = Upload(new float[options.WeightLength(1)]);
+        using var db = Upload(new float[options.OutChannels]);
+        using var workspace = Poisoned<float>(Conv2d.WorkspaceLength(shape, options));
+        Conv2d.Backward(Stream, bx.View, bg.View, shape, bw.View, dx.View, dw.View, db.View, workspace.View, options);
+        SameWithNaN(Download(dx), dInput, $"Conv2d {k}×{k} dX");
+        SameWithNaN(Download(dw), dWeight, $"Conv2d {k}×{k} dW");
+        SameWithNaN(Download(db), dBias, $"Conv2d {k}×{k} dBias");
+    }
+
+    private static readonly float[] GatedX = [NaN, Inf, -Inf, 2f, -1f, 0.5f, 1f, -2f, 3f, 0.5f, 4f, -1f];
+
+    /// <summary>
+    /// <c>y = x * torch.sigmoid(a)</c>, x [2, 2, 1, 3] = <see cref="GatedX"/>, gradient <see cref="Grad"/>: σ(±∞) is 1 or 0
+    /// and σ'(±∞) = 0, so a NaN or ∞ sum times it is NaN (0·∞), and x = ∞ under σ(−∞) = 0 gives y NaN.
+    /// </summary>
+    public static readonly TheoryData<GatePattern, float[], float[], float[], float[]> TorchGates = new()
+    {
+        {
+            GatePattern.PerChannel, [Inf, NaN, -Inf, 2f],
+            [NaN, Inf, -Inf, NaN, NaN, NaN, 0f, -0f, 0f, 0.44039851f, 3.5231881f, -0.88079703f],
+            [-0.75f, 0f, 0.75f, NaN, NaN, NaN, 0f, -0f, 0f, 0.6605978f, -0.22019926f, 0.44039852f],
+            [NaN, NaN, 0f, -0.11811782f]
+        },
+        {
+            GatePattern.PerPixel, [NaN, Inf, -Inf, 0.5f, -Inf, Inf],
+            [NaN, Inf, NaN, NaN, -1f, 0f, 0.62245935f, -0f, 3f, 0.31122968f, 0f, -1f],
+            [NaN, 0f, 0f, NaN, 0.5f, -0f, 0.15561484f, -0f, 0f, 0.4668445f, -0f, 0.5f],
+            [NaN, NaN, NaN, 0.14687732f, 0f, -0f]
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(TorchGates))]
+    public void SigmoidGatingPropagatesNaNAndInfAsPyTorch(GatePattern pattern, float[] a, float[] y, float[] dInput, float[] dGate)
+    {
+        var shape = new Shape4(2, 2, 1, 3);
+        using var bx = Upload(GatedX);
+        using var ba = Upload(a);
+        using var by = Poisoned<float>(shape.Size);
+        SigmoidGating.Forward(Stream, bx.View, ba.View, by.View, shape, pattern);
+        SameWithNaN(Download(by), y, $"{pattern} y");
+        using var bg = Upload(Grad(12));
+        using var dx = Poisoned<float>(shape.Size);
+        using var da = Poisoned<float>(a.Length);
+        SigmoidGating.Backward(Stream, bx.View, ba.View, bg.View, dx.View, da.View, shape, pattern);
+        SameWithNaN(Download(dx), dInput, $"{pattern} dX");
+        SameWithNaN(Download(da), dGate, $"{pattern} dA");
+    }
+
+    /// <summary>
+    /// CoordAtt's <c>y = x * torch.sigmoid(aW) * torch.sigmoid(aH)</c>, x [1, 2, 2, 2] = [NaN, ∞, −∞, 2, −1, 0.5, 3, −2],
+    /// aH [1, 2, 2, 1] = [0.5, ∞, NaN, −1], aW [1, 2, 1, 2] = [−∞, 1, 2, −0.5], gradient <see cref="Grad"/>.
+    /// </summary>
+    [Fact]
+    public void DirectionalGatingPropagatesNaNAndInfAsPyTorch()
+    {
+        var shape = new Shape4(1, 2, 2, 2);
+        using var bx = Upload([NaN, Inf, -Inf, 2f, -1f, 0.5f, 3f, -2f]);
+        using var bh = Upload([0.5f, Inf, NaN, -1f]);
+        using var bw = Upload([-Inf, 1f, 2f, -0.5f]);
+        using var by = Poisoned<float>(8);
+        SigmoidGating.ForwardDirectional(Stream, bx.View, bh.View, bw.View, by.View, shape);
+        SameWithNaN(Download(by), [NaN, Inf, NaN, 1.4621172f, NaN, NaN, 0.7106485f, -0.20307267f], "directional y");
+        using var bg = Upload(Grad(8));
+        using var dx = Poisoned<float>(8);
+        using var dh = Poisoned<float>(4);
+        using var dw = Poisoned<float>(4);
+        SigmoidGating.BackwardDirectional(Stream, bx.View, bh.View, bw.View, bg.View, dx.View, dh.View, dw.View, shape);
+        SameWithNaN(Download(dx), [-0f, 0f, 0f, -0.18276465f, NaN, NaN, 0.059220705f, -0.07615225f], "directional dX");
+        SameWithNaN(Download(dh), [NaN, NaN, NaN, 0.24122493f], "directional dAH");
+        SameWithNaN(Download(dw), [NaN, NaN, NaN, NaN], "directional dAW");
+    }
+
+    /// <summary>
+    /// GAM's <c>x.view(1, 2, 2, 1, 2).permute(0, 2, 1, 3, 4).reshape(1, 4, 1, 2)</c>: NaN and ±∞ move with their element,
+    /// forward and backward (a NaN gradient too).
+    /// </summary>
+    [Fact]
+    public void ChannelShuffleMovesNaNAndInfAsPyTorch()
+    {
+        var shape = new Shape4(1, 4, 1, 2);
+        using var bx = Upload([NaN, 1f, Inf, 2f, -Inf, 3f, 4f, NaN]);
+        using var by = Poisoned<float>(8);
+        ChannelShuffle.Forward(Stream, bx.View, by.View, shape, 2);
+        SameWithNaN(Download(by), [NaN, 1f, -Inf, 3f, Inf, 2f, 4f, NaN], "shuffle y");
+        using var bg = Upload([NaN, 1f, Inf, 2f, -Inf, 3f, 4f, 5f]);
+        using var dx = Poisoned<float>(8);
+        ChannelShuffle.Backward(Stream, bg.View, dx.View, shape, 2);
+        SameWithNaN(Download(dx), [NaN, 1f, -Inf, 3f, Inf, 2f, 4f, 5f], "shuffle dX");
+    }
+
+    /// <summary>
+    /// <c>F.avg_pool2d(x, (2, 2))</c> on x [1, 2, 2, 2] = [2, NaN, ∞, NaN, −1, ∞, 0.5, ∞], gradient [0.5, −2]: NaN and ∞
+    /// averages, and the backward does not see x.
+    /// </summary>
+    [Fact]
+    public void GlobalAveragePoolPropagatesNaNAndInfAsPyTorch()
+    {
+        var shape = new Shape4(1, 2, 2, 2);
+        using var bx = Upload([2f, NaN, Inf, NaN, -1f, Inf, 0.5f, Inf]);
+        using var by = Poisoned<float>(2);
+        Pooling.GlobalAverageForward(Stream, bx.View, by.View, shape);
+        SameWithNaN(Download(by), [NaN, Inf], "global average y");
+        using var bg = Upload([0.5f, -2f]);
+        using var dx = Poisoned<float>(8);
+        Pooling.GlobalAverageBackward(Stream, bg.View, dx.View, shape);
+        SameWithNaN(Download(dx), [0.125f, 0.125f, 0.125f, 0.125f, -0.5f, -0.5f, -0.5f, -0.5f], "global average dX");
+    }
+
+    /// <summary>
+    /// <c>F.max_pool2d(x, (2, 2))</c> on x [1, 2, 2, 2] = [2, NaN, ∞, −∞, −1, ∞, 0.5, ∞], gradient [0.5, −2]: the NaN is the
+    /// maximum and takes the gradient; of two ∞ the first does.
+    /// </summary>
+    [Fact]
+    public void GlobalMaxPoolPropagatesNaNAndInfAsPyTorch()
+    {
+        var shape = new Shape4(1, 2, 2, 2);
+        using var bx = Upload([2f, NaN, Inf, -Inf, -1f, Inf, 0.5f, Inf]);
+        using var by = Poisoned<float>(2);
+        using var arg = Poisoned<int>(2);
+        Pooling.GlobalMaxForward(Stream, bx.View, by.View, arg.View, shape);
+        SameWithNaN(Download(by), [NaN, Inf], "global max y");
+        using var bg = Upload([0.5f, -2f]);
+        using var dx = Poisoned<float>(8);
+        Pooling.GlobalMaxBackward(Stream, bg.View, arg.View, dx.View, shape);
+        SameWithNaN(Download(dx), [0f, 0.5f, 0f, 0f, 0f, -2f, 0f, 0f], "global max dX");
+    }
+
+    /// <summary>
+    /// CBAM's ChannelPool <c>torch.cat((torch.max(x, 1)[0].unsqueeze(1), torch.mean(x, 1).unsqueeze(1)), dim=1)</c> on
+    /// x [1, 3, 1, 4] = [2, NaN, ∞, −∞ | NaN, ∞, 0.5, −∞ | 1, 3, −∞, −∞], gradient <see cref="Grad"/> (torch.max's
+    /// indices [1, 0, 0, 0]: a NaN is the maximum, the first of equal ones wins).
+    /// </summary>
+    [Fact]
+    public void ChannelMaxMeanPoolPropagatesNaNAndInfAsPyTorch()
+    {
+        var shape = new Shape4(1, 3, 1, 4);
+        using var bx = Upload([2f, NaN, Inf, -Inf, NaN, Inf, 0.5f, -Inf, 1f, 3f, -Inf, -Inf]);
+        using var by = Poisoned<float>(8);
+        using var arg = Poisoned<int>(4);
+        Pooling.ChannelMaxMeanForward(Stream, bx.View, by.View, arg.View, shape);
+        SameWithNaN(Download(by), [NaN, NaN, Inf, -Inf, NaN, NaN, NaN, -Inf], "channel max-mean y");
+        using var bg = Upload(Grad(8));
+        using var dx = Poisoned<float>(12);
+        Pooling.ChannelMaxMeanBackward(Stream, bg.View, arg.View, dx.View, shape);
+        SameWithNaN(Download(dx), [0.16666667f, -0.16666667f, 0.8333333f, -0.5f, -0.5833333f, -0.16666667f, 0.083333336f, -0.25f,
+            0.16666667f, -0.16666667f, 0.083333336f, -0.25f], "channel max-mean dX");
+    }
+
+    /// <summary>
+    /// CoordAtt's <c>torch.cat([AdaptiveAvgPool2d((None, 1))(x), AdaptiveAvgPool2d((1, None))(x).permute(0, 1, 3, 2)], dim=2)</c>
+    /// on x [1, 2, 2, 2] = [NaN, 1, ∞, 2, −∞, 3, 4, −1], gradient <see cref="Grad"/>.
+    /// </summary>
+    [Fact]
+    public void DirectionalAveragePoolPropagatesNaNAndInfAsPyTorch()
+    {
+        var shape = new Shape4(1, 2, 2, 2);
+        using var bx = Upload([NaN, 1f, Inf, 2f, -Inf, 3f, 4f, -1f]);
+        using var by = Poisoned<float>(8);
+        Pooling.DirectionalAverageForward(Stream, bx.View, by.View, shape);
+        SameWithNaN(Download(by), [NaN, Inf, NaN, 1.5f, -Inf, 1.5f, -Inf, 1f], "directional average y");
+        using var bg = Upload(Grad(8));
+        using var dx = Poisoned<float>(8);
+        Pooling.DirectionalAverageBackward(Stream, bg.View, dx.View, shape);
+        SameWithNaN(Download(dx), [0f, -0.5f, 0.375f, -0.125f, 0.375f, -0.125f, -0.125f, -0.625f], "directional average dX");
+    }
 }
 
 [Collection(AcceleratorCollections.Cpu)]
@@ -93,3 +310,14 @@ public sealed class CpuNanParityTests() : NanParityTests(AcceleratorKind.Cpu);
 
 [Collection(AcceleratorCollections.OpenCL)]
 public sealed class OpenCLNanParityTests() : NanParityTests(AcceleratorKind.OpenCL);
+
+/// <summary>On ILGPU (its CPU accelerator here, CUDA on a GPU machine): every op case is tiny; SE's 32-channel case runs on the others.</summary>
+[Collection(AcceleratorCollections.Ilgpu)]
+public sealed class IlgpuNanParityTests() : NanParityTests(AcceleratorKind.Ilgpu)
+{
+    /// <inheritdoc/>
+    protected override bool RunsOnIlgpuCpu(string method) => method != nameof(SeWithANaNInputHasNaNWeightGradientsAsPyTorch);
+}
+
+[Collection(AcceleratorCollections.Cuda)]
+public sealed class CudaNanParityTests() : NanParityTests(AcceleratorKind.Cuda);

@@ -247,14 +247,14 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     /// <summary>
-    /// <c>F.max_pool2d(x, (2, 2))</c> on x [1, 2, 2, 2] = [2, NaN, ∞, −∞, −1, ∞, 0.5, ∞], gradient [0.5, −2]: the NaN is the
-    /// maximum and takes the gradient; of two ∞ the first does.
+    /// <c>F.max_pool2d(x, (2, 2))</c> on x [1, 2, 2, 2] = [2, NaN, ∞, NaN, −1, ∞, 0.5, ∞], gradient [0.5, −2]: NaN is the
+    /// maximum and the last NaN takes the gradient (its <c>val &gt; max || isnan(val)</c>); of two ∞ the first does.
     /// </summary>
     [Fact]
     public void GlobalMaxPoolPropagatesNaNAndInfAsPyTorch()
     {
         var shape = new Shape4(1, 2, 2, 2);
-        using var bx = Upload([2f, NaN, Inf, -Inf, -1f, Inf, 0.5f, Inf]);
+        using var bx = Upload([2f, NaN, Inf, NaN, -1f, Inf, 0.5f, Inf]);
         using var by = Poisoned<float>(2);
         using var arg = Poisoned<int>(2);
         Pooling.GlobalMaxForward(Stream, bx.View, by.View, arg.View, shape);
@@ -262,7 +262,28 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         using var bg = Upload([0.5f, -2f]);
         using var dx = Poisoned<float>(8);
         Pooling.GlobalMaxBackward(Stream, bg.View, arg.View, dx.View, shape);
-        SameWithNaN(Download(dx), [0f, 0.5f, 0f, 0f, 0f, -2f, 0f, 0f], "global max dX");
+        SameWithNaN(Download(dx), [0f, 0f, 0f, 0.5f, 0f, -2f, 0f, 0f], "global max dX");
+    }
+
+    /// <summary>
+    /// The last NaN wins also across lanes and strides of the 256-lane plane group: x [1, 2, 20, 20] of zeros with NaN at
+    /// 7, 263 (7's lane) and 300 in plane 0 and at 1 and 257 (1's lane) in plane 1 (with ∞ at 399): torch's
+    /// <c>F.max_pool2d(x, (20, 20), return_indices=True)</c> gives [300, 257].
+    /// </summary>
+    [Fact]
+    public void GlobalMaxPoolGivesTheLastNaNAsPyTorch()
+    {
+        var shape = new Shape4(1, 2, 20, 20);
+        var x = new float[shape.Size];
+        foreach (int p in new[] { 7, 263, 300, 400 + 1, 400 + 257 }) x[p] = NaN;
+        x[400 + 399] = Inf;
+        using var bx = Upload(x);
+        using var by = Poisoned<float>(2);
+        using var arg = Poisoned<int>(2);
+        Pooling.GlobalMaxForward(Stream, bx.View, by.View, arg.View, shape);
+        Accelerator.Synchronize();
+        Assert.Equal([300, 257], arg.ToArray());
+        SameWithNaN(Download(by), [NaN, NaN], "global max y");
     }
 
     /// <summary>

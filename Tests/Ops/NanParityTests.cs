@@ -324,6 +324,90 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         Pooling.DirectionalAverageBackward(Stream, bg.View, dx.View, shape);
         SameWithNaN(Download(dx), [0f, -0.5f, 0.375f, -0.125f, 0.375f, -0.125f, -0.125f, -0.625f], "directional average dX");
     }
+
+    /// <summary>
+    /// <c>nn.BatchNorm2d(3)</c> (γ [1, −0.5, 2], β [0.1, 0.2, −0.3], running mean [0.5, −1, 0.25], var [2, 0.5, 1], momentum
+    /// 0.1) and NAM's Channel_Att on it (<c>torch.sigmoid(torch.mul(|γ|/Σ|γ|, bn(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)) * x</c>),
+    /// train and eval, x [2, 3, 1, 2] = [NaN, 1 | ∞, 2 | 0.5, −1 || 2, 3 | −1, 4 | 1.5, 3], gradient <see cref="Grad"/>;
+    /// columns: NAM, training, y, dX, dγ, dβ, running mean and var after. In training a NaN or ∞ makes its channel's
+    /// statistics, y, dX, dγ and the running statistics NaN (∞'s running mean is ∞); eval keeps it to its own element
+    /// (BN's dγ at ∞ is ∞; NAM's σ(z·w)·x at x = ∞ is NaN, since z·w = −∞ there). BN's dβ = Σ dY never sees x.
+    /// </summary>
+    public static readonly TheoryData<bool, bool, float[], float[], float[], float[], float[], float[]> TorchNormalization = new()
+    {
+        {
+            false, true,
+            [NaN, NaN, NaN, NaN, -0.98599267f, -3.043970823f, NaN, NaN, NaN, NaN, 0.3859927654f, 2.4439709186f],
+            [NaN, NaN, NaN, NaN, 0.731388688f, -0.247161582f, NaN, NaN, NaN, NaN, -0.559890508f, 0.0756634026f],
+            [NaN, NaN, 1.1147382259f], [-1.25f, 1.25f, 0.25f], [NaN, Inf, 0.324999988f], [NaN, NaN, 1.1833332777f]
+        },
+        {
+            false, false,
+            [NaN, 0.4535524845f, -Inf, -1.92129898f, 0.1999974846f, -2.799987554f, 1.1606574058f, 1.8677624464f, 0.199999988f, -3.335498332f, 2.1999874114f, 5.1999726295f],
+            [-0.53032875f, 0f, -0.530324816f, 0.1767749339f, 0.9999949932f, -0.999994993f, 0.1767762601f, -0.53032875f, -0f, -0.530324816f, -0.499997496f, 0.9999949932f],
+            [NaN, Inf, 1.81249094f], [-1.25f, 1.25f, 0.25f], [0.5f, -1f, 0.25f], [2f, 0.5f, 1f]
+        },
+        {
+            true, true,
+            [NaN, NaN, NaN, NaN, 0.1813777536f, -0.149387642f, NaN, NaN, NaN, NaN, 0.8323790431f, 2.4049098491f],
+            [NaN, NaN, NaN, NaN, 0.1869803369f, -0.026572931f, NaN, NaN, NaN, NaN, -0.276390522f, 0.484755516f],
+            [NaN, NaN, 0.1077087298f], [NaN, NaN, 0.152703166f], [NaN, Inf, 0.324999988f], [NaN, NaN, 1.1833332777f]
+        },
+        {
+            true, false,
+            [NaN, 0.532351315f, NaN, 0.8636194467f, 0.2642700076f, -0.167982593f, 1.1643052101f, 1.8909995555f, -0.507142364f, 1.5323158502f, 1.1677989959f, 2.8537974357f],
+            [NaN, 0f, NaN, -0.095560505f, 0.3354654908f, -0.004126302f, 0.1701101511f, -0.578670144f, 0f, 0.2156912982f, -0.268526881f, 0.5551053881f],
+            [NaN, NaN, 0.0220748651f], [NaN, NaN, 0.078320004f], [0.5f, -1f, 0.25f], [2f, 0.5f, 1f]
+        }
+    };
+
+    [Theory]
+    [MemberData(nameof(TorchNormalization))]
+    public void BatchNormAndNamPropagateNaNAndInfAsPyTorch(bool nam, bool training, float[] y, float[] dInput, float[] dGamma, float[] dBeta,
+        float[] runningMeanAfter, float[] runningVarAfter)
+    {
+        var shape = new Shape4(2, 3, 1, 2);
+        string what = $"{(nam ? "NAM" : "BatchNorm2d")} {(training ? "train" : "eval")}";
+        using var bx = Upload([NaN, 1f, Inf, 2f, 0.5f, -1f, 2f, 3f, -1f, 4f, 1.5f, 3f]);
+        using var gamma = Upload([1f, -0.5f, 2f]);
+        using var beta = Upload([0.1f, 0.2f, -0.3f]);
+        using var runningMean = Upload([0.5f, -1f, 0.25f]);
+        using var runningVar = Upload([2f, 0.5f, 1f]);
+        using var mean = Poisoned<float>(3);
+        using var invstd = Poisoned<float>(3);
+        using var weights = Poisoned<float>(3);
+        using var workspace = Poisoned<float>(BatchNorm2d.WorkspaceLength(shape));
+        using var by = Poisoned<float>(shape.Size);
+        if (nam && training)
+            NamWeighting.ForwardTraining(Stream, bx.View, gamma.View, beta.View, runningMean.View, runningVar.View, mean.View, invstd.View,
+                weights.View, workspace.View, by.View, shape);
+        else if (nam)
+            NamWeighting.ForwardInference(Stream, bx.View, gamma.View, beta.View, runningMean.View, runningVar.View, mean.View, invstd.View,
+                weights.View, by.View, shape);
+        else if (training)
+            BatchNorm2d.ForwardTraining(Stream, bx.View, gamma.View, beta.View, runningMean.View, runningVar.View, mean.View, invstd.View,
+                workspace.View, by.View, shape);
+        else
+            BatchNorm2d.ForwardInference(Stream, bx.View, gamma.View, beta.View, runningMean.View, runningVar.View, mean.View, invstd.View,
+                by.View, shape);
+        SameWithNaN(Download(by), y, $"{what} y");
+        SameWithNaN(Download(runningMean), runningMeanAfter, $"{what} running mean");
+        SameWithNaN(Download(runningVar), runningVarAfter, $"{what} running var");
+
+        using var bg = Upload(Grad(12));
+        using var dx = Poisoned<float>(shape.Size);
+        using var dg = Upload(new float[3]);
+        using var db = Upload(new float[3]);
+        if (nam)
+            NamWeighting.Backward(Stream, bx.View, bg.View, gamma.View, beta.View, mean.View, invstd.View, weights.View, workspace.View,
+                dx.View, dg.View, db.View, shape, training);
+        else
+            BatchNorm2d.Backward(Stream, bx.View, bg.View, gamma.View, beta.View, mean.View, invstd.View, workspace.View, dx.View, dg.View,
+                db.View, shape, training);
+        SameWithNaN(Download(dx), dInput, $"{what} dX");
+        SameWithNaN(Download(dg), dGamma, $"{what} dγ");
+        SameWithNaN(Download(db), dBeta, $"{what} dβ");
+    }
 }
 
 [Collection(AcceleratorCollections.Cpu)]

@@ -10,7 +10,9 @@ namespace GpuAttention.Tests.Ops;
 /// NaN and ±Inf go through every backward as they go through PyTorch's (torch 1.13, checked with /usr/bin/python3):
 /// ReLU's threshold_backward and relu6's hardtanh_backward are selects, so a NaN input passes its gradient on (the
 /// channel MLP's old <c>u &gt; 0 ? g : 0</c> turned it into 0) and a NaN gradient is dropped where the select gives 0;
-/// sigmoid multiplies. Max pooling picks NaN as the maximum (its own tests). The expected values below are PyTorch's.
+/// sigmoid multiplies. Then one test per op family with NaN and ±Inf in its input: Conv2d, sigmoid gating, channel
+/// shuffle, the global / channel / directional pools (F.max_pool2d gives its gradient to the last NaN, torch.max(x, 1) to
+/// the first), BatchNorm2d and NAM; the 2×2 max pool has its own NaN test. The expected values below are PyTorch's.
 /// </summary>
 public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
 {

@@ -28,16 +28,20 @@ public static partial class Pooling
         for (int p = lane; p < plane; p += PlaneGroup)
         {
             float v = x[start + p];
-            if (Beats(v, p, best, bestIndex))
+            // F.max_pool2d's rule (not Beats'): larger, or NaN; so the first of equal numbers and the last NaN.
+            if (bestIndex < 0 || v > best || float.IsNaN(v))
             {
                 best = v;
                 bestIndex = p;
             }
         }
-        // The maximum (NaN if any lane saw one, as Beats ranks NaN first), then the lowest index that holds it.
+        // The maximum (NaN if any lane saw one), then the lowest index that holds it, or the highest when it is NaN
+        // (the lowest of the negated indices).
         float max = Group.AllReduce<MaxFloat>(best);
-        bool holds = bestIndex >= 0 && (best == max || float.IsNaN(best) && float.IsNaN(max));
-        int index = Group.AllReduce<MinInt32>(holds ? bestIndex : int.MaxValue);
+        bool nanMax = float.IsNaN(max);
+        bool holds = bestIndex >= 0 && (best == max || float.IsNaN(best) && nanMax);
+        int key = Group.AllReduce<MinInt32>(holds ? (nanMax ? -bestIndex : bestIndex) : int.MaxValue);
+        int index = nanMax ? -key : key;
         if (lane == 0)
         {
             y[Grid.IdxX] = max;

@@ -8,7 +8,8 @@ namespace GpuAttention.Kernels;
 /// Global (SE's avg pool; CBAM ChannelGate's F.avg_pool2d / F.max_pool2d with kernel (H, W)) → y [N, C, 1, 1]:
 ///   average  y[n,c] = (1/HW) Σ_p x[n,c,p]            dX[n,c,p] = dY[n,c] / HW
 ///   max      y[n,c] = max_p x[n,c,p] = x[n,c,i*]     dX[n,c,p] = dY[n,c] if p = i* else 0
-///            i* = the arg-max index h·W + w within the plane (the first on ties), saved as int [N, C].
+///            i* = the arg-max index h·W + w within the plane (the first on ties, the last NaN as in F.max_pool2d),
+///            saved as int [N, C].
 /// Across channels (CBAM ChannelPool: cat(max over C, mean over C), max first) → y [N, 2, H, W]:
 ///   y[n,0,p] = max_c x[n,c,p] = x[n,c*,p]   y[n,1,p] = (1/C) Σ_c x[n,c,p]
 ///   dX[n,c,p] = (c = c* ? dY[n,0,p] : 0) + dY[n,1,p] / C;   c* saved as int [N, 1, H, W].
@@ -40,8 +41,9 @@ public static partial class Pooling
     private const int PixelTile = 32, ChannelSlices = 8;
 
     /// <summary>True when the candidate (<paramref name="cv"/>, <paramref name="ci"/>) beats the current maximum
-    /// (<paramref name="v"/>, <paramref name="i"/>): larger, or equal with a lower index; NaN beats a number (PyTorch
-    /// propagates NaN through max). An index below 0 marks "no element yet".</summary>
+    /// (<paramref name="v"/>, <paramref name="i"/>): larger, or equal with a lower index; NaN beats a number and the
+    /// first NaN wins (the channel pool's <c>torch.max(x, 1)</c>; the global max follows <c>F.max_pool2d</c>, whose last NaN
+    /// wins). An index below 0 marks "no element yet".</summary>
     private static bool Beats(float cv, int ci, float v, int i)
     {
         if (ci < 0) return false;

@@ -13,11 +13,12 @@ internal static class DevicesCommand
         command.SetAction(_ =>
         {
             using var context = ComputeContext.Create();
-            var table = Output.Table("kind", "name", "memory", "compute units", "max group", "driver");
+            var table = Output.Table("kind", "name", "memory", "compute units", "max group", "driver", "usable");
             foreach (var d in context.Devices)
             {
                 table.AddRow(d.Kind.ToString(), Markup.Escape(d.Name), $"{d.MemoryBytes / (double)(1L << 30):F1} GiB",
-                    d.ComputeUnits.ToString(), d.MaxGroupSize.ToString(), Markup.Escape(d.Driver));
+                    d.ComputeUnits.ToString(), d.MaxGroupSize.ToString(), Markup.Escape(d.Driver),
+                    Markup.Escape(d.RefusedReason is { } why ? $"no: {why}" : "yes"));
             }
             Output.Write(table);
             foreach (var b in context.Backends.Where(b => !b.IsAvailable))

@@ -24,6 +24,9 @@ public abstract class Device
     /// <summary>True for a GPU (the default accelerator prefers an OpenCL GPU to the CPU).</summary>
     public virtual bool IsGpu => Kind == AcceleratorKind.Cuda;
 
+    /// <summary>Why this listed device cannot be opened (ILGPU lists OpenCL devices it refuses, such as PoCL), or null.</summary>
+    public virtual string? RefusedReason => null;
+
     internal abstract Accelerator Open();
 
     /// <inheritdoc />

@@ -63,8 +63,8 @@ internal sealed class IlgpuDevice : Device
     /// <inheritdoc />
     public override bool IsGpu => Type != AcceleratorType.CPU && RefusedReason == null;
 
-    /// <summary>Why ILGPU cannot run this device, or null.</summary>
-    public string? RefusedReason { get; }
+    /// <inheritdoc />
+    public override string? RefusedReason { get; }
 
     /// <inheritdoc />
     public override string ToString() => RefusedReason == null ? base.ToString() : $"{base.ToString()} | refused: {RefusedReason}";

@@ -80,6 +80,9 @@ public sealed class GpuattnCliTests
         Assert.False(devices.Contains((char)27), devices);
         Assert.Contains("| kind ", devices);
         Assert.Contains("default accelerator: Cpu", devices);
+        // ILGPU lists PoCL but cannot run it: the row says so, with the reason.
+        foreach (var row in devices.Split('\n').Where(l => l.StartsWith("| Ilgpu ", StringComparison.Ordinal) && l.Contains("Portable Computing Language")))
+            Assert.Contains("no: PoCL: no generic address space", row);
     }
 
     [Fact]

@@ -33,9 +33,9 @@ namespace GpuAttention.Attention;
 /// <see cref="ChannelMlp.PooledForward"/> (once on pa and pm stacked as [2N, C, 1, 1]: one launch, and the weight
 /// gradients of the two MLP calls sum in one backward), <see cref="SigmoidGating"/> per channel and per pixel (the
 /// sigmoid fused into the multiply), <see cref="Conv2dLayer"/>, <see cref="BatchNorm2dLayer"/>. The pool backwards
-/// overwrite their output, so their terms are added into dX through a scratch tensor and
-/// <see cref="Accumulate.Add"/> (also used to sum the two MLP outputs in place; backward hands dA to both halves of
-/// the stacked MLP gradient with a device copy, <see cref="ArrayView{T}.CopyTo(ArrayView{T})"/>).
+/// add their terms into dX in place (<c>accumulate: true</c>); <see cref="Accumulate.Add"/> sums the two MLP outputs
+/// in place, and backward hands dA to both halves of the stacked MLP gradient with a device copy,
+/// <see cref="ArrayView{T}.CopyTo(ArrayView{T})"/>.
 /// Forward keeps x (the caller's), the stacked pooled vectors, the max arg-maxes, the logits a and, with the spatial
 /// gate, x1, the channel pool's arg-max and s.
 /// </summary>
@@ -144,7 +144,6 @@ public sealed class CbamAttention : Module
         int planes = shape.N * shape.C;
         int size = checked((int)shape.Size);
         var stacked = new Shape4(2 * shape.N, shape.C, 1, 1);
-        var scratch = Scratch([.. x.Shape]);   // a pool backward's output, added into a gradient
 
         // Spatial gate: dX1 = dY ⊙ σ(s) + the channel pool's backward of dQ.
         Tensor dGated = gradOutput;
@@ -155,8 +154,7 @@ public sealed class CbamAttention : Module
             SigmoidGating.Backward(stream, gated!.View, spatialLogits!.View, gradOutput.View, dGated.View, dSpatial.View, shape, GatePattern.PerPixel);
             var dConvOut = Scratch(bn!.Backward(dSpatial));
             var dChannelPool = Scratch(conv!.Backward(dConvOut));
-            Pooling.ChannelMaxMeanBackward(stream, dChannelPool.View, channelArgMax!.View, scratch.View, shape);
-            Accumulate.Add(stream, scratch.View, dGated.View);
+            Pooling.ChannelMaxMeanBackward(stream, dChannelPool.View, channelArgMax!.View, dGated.View, shape, accumulate: true);
         }
 
         // Channel gate: dX = dX1 ⊙ σ(a) + avg'(dPa) + max'(dPm), with dPa, dPm from one MLP backward on the stacked
@@ -171,10 +169,8 @@ public sealed class CbamAttention : Module
         ChannelMlp.PooledBackward(stream, pooled!.View, dAttention.View, stacked, Reduction,
             mlp1.Weight.Value.View, mlp1.Bias!.Value.View, mlp3.Weight.Value.View, mlp3.Bias!.Value.View, dPooled.View,
             mlp1.Weight.Gradient.View, mlp1.Bias.Gradient.View, mlp3.Weight.Gradient.View, mlp3.Bias.Gradient.View, workspace.View);
-        Pooling.GlobalAverageBackward(stream, dPooled.View.SubView(0, planes), scratch.View, shape);
-        Accumulate.Add(stream, scratch.View, dx.View);
-        Pooling.GlobalMaxBackward(stream, dPooled.View.SubView(planes, planes), argMax!.View, scratch.View, shape);
-        Accumulate.Add(stream, scratch.View, dx.View);
+        Pooling.GlobalAverageBackward(stream, dPooled.View.SubView(0, planes), dx.View, shape, accumulate: true);
+        Pooling.GlobalMaxBackward(stream, dPooled.View.SubView(planes, planes), argMax!.View, dx.View, shape, accumulate: true);
         return dx;
     });
 

@@ -35,8 +35,8 @@ namespace GpuAttention.Attention;
 /// values then W values, so uH and uW are not slices of u: <see cref="RowSplit.SplitRows"/> copies
 /// them out (u, with mip channels, is the smallest tensor at the split at real shapes; splitting conv2's and conv3's
 /// outputs instead would mean running both on all H+W positions and copying C channels) and
-/// <see cref="RowSplit.ConcatRows"/> puts their gradients back. The pool's backward overwrites, so it
-/// is added into dX through a scratch tensor and <see cref="Accumulate.Add"/>.
+/// <see cref="RowSplit.ConcatRows"/> puts their gradients back. The pool's backward adds into dX in place
+/// (<c>accumulate: true</c>).
 /// Forward keeps x (the caller's), z, conv1's and BN's outputs (h_swish's input), u, uH, uW, aH and aW.
 /// </summary>
 public sealed class CoordinateAttention : Module
@@ -146,10 +146,8 @@ public sealed class CoordinateAttention : Module
         Activations.Backward(stream, Activation.HardSwish, normalized!.View, dActivated.View, dNormalized.View);
         var dConvolved = Scratch(bn1.Backward(dNormalized));
         var dPooled = Scratch(conv1.Backward(dConvolved));
-        // dX += pool'(dZ): the pool's backward overwrites, so it goes through a scratch tensor and an axpy.
-        var dInputPool = Scratch([.. x.Shape]);
-        Pooling.DirectionalAverageBackward(stream, dPooled.View, dInputPool.View, shape);
-        Accumulate.Add(stream, dInputPool.View, dx.View);
+        // dX += pool'(dZ), added in place by the pool's backward.
+        Pooling.DirectionalAverageBackward(stream, dPooled.View, dx.View, shape, accumulate: true);
         return dx;
     });
 

@@ -61,6 +61,63 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
         Verify.BitExact(Download(dx), Floats(Pooling.GlobalMaxBackwardReference(dOut, argMax, shape)), $"global max backward {shape}");
     }
 
+    /// <summary>With <c>accumulate: true</c> each pool backward adds into dInput (the modules' dX) instead of overwriting it.</summary>
+    [Theory]
+    [InlineData("average")]
+    [InlineData("max")]
+    [InlineData("channel")]
+    [InlineData("directional")]
+    public void BackwardAccumulatesIntoDInput(string pool)
+    {
+        var shape = new Shape4(2, 9, 5, 7);
+        double[] x = Random(30, shape.Size), before = Random(31, shape.Size);
+        using var bx = Upload(x);
+        using var dx = Upload(before);
+        double[] expected;
+        switch (pool)
+        {
+            case "average":
+                {
+                    double[] dOut = Random(32, shape.N * shape.C);
+                    using var bd = Upload(dOut);
+                    Pooling.GlobalAverageBackward(Stream, bd.View, dx.View, shape, accumulate: true);
+                    expected = Pooling.GlobalAverageBackwardReference(dOut, shape);
+                    break;
+                }
+            case "max":
+                {
+                    double[] dOut = Random(33, shape.N * shape.C);
+                    using var bd = Upload(dOut);
+                    using var y = Poisoned<float>(shape.N * shape.C);
+                    using var arg = Poisoned<int>(shape.N * shape.C);
+                    Pooling.GlobalMaxForward(Stream, bx.View, y.View, arg.View, shape);
+                    Pooling.GlobalMaxBackward(Stream, bd.View, arg.View, dx.View, shape, accumulate: true);
+                    expected = Pooling.GlobalMaxBackwardReference(dOut, Pooling.GlobalMaxReference(x, shape).ArgMax, shape);
+                    break;
+                }
+            case "channel":
+                {
+                    double[] dOut = Random(34, shape.N * 2 * shape.Plane);
+                    using var bd = Upload(dOut);
+                    using var y = Poisoned<float>(shape.N * 2 * shape.Plane);
+                    using var arg = Poisoned<int>(shape.N * shape.Plane);
+                    Pooling.ChannelMaxMeanForward(Stream, bx.View, y.View, arg.View, shape);
+                    Pooling.ChannelMaxMeanBackward(Stream, bd.View, arg.View, dx.View, shape, accumulate: true);
+                    expected = Pooling.ChannelMaxMeanBackwardReference(dOut, Pooling.ChannelMaxMeanReference(x, shape).ArgMax, shape);
+                    break;
+                }
+            default:
+                {
+                    double[] dOut = Random(35, shape.N * shape.C * (shape.H + shape.W));
+                    using var bd = Upload(dOut);
+                    Pooling.DirectionalAverageBackward(Stream, bd.View, dx.View, shape, accumulate: true);
+                    expected = Pooling.DirectionalAverageBackwardReference(dOut, shape);
+                    break;
+                }
+        }
+        Verify.Close(Download(dx), expected.Select((e, i) => e + before[i]).ToArray(), 1e-6, Rtol, $"{pool} pool backward, accumulated");
+    }
+
     [Fact]
     public void GlobalMaxTakesTheFirstOfEqualMaxima()
     {

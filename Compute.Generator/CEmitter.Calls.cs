@@ -225,13 +225,9 @@ internal sealed partial class CEmitter
         if (groupScratch.Add(element))
         {
             // CUDA needs one slot per warp; OpenCL one per lane of the largest group the kernel may run with.
-            int length = target == CTarget.Cuda ? 32 : DeclaredGroupSize() is int n and > 0 ? n : 1024;
+            int length = target == CTarget.Cuda ? 32 : KernelTranslator.GroupScratchLength(function);
             temporaries.Add(target.SharedDeclaration(element, name, length));
         }
         return name;
     }
-
-    private int? DeclaredGroupSize() => function.GetAttributes()
-        .FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "GpuAttention.Compute.KernelAttribute")?
-        .NamedArguments.FirstOrDefault(n => n.Key == "GroupSize").Value.Value as int?;
 }

@@ -105,9 +105,7 @@ internal static class IlgpuTwinEmitter
     private static BlockSyntax WithGroupScratch(BlockSyntax body, IReadOnlyCollection<string> elements, IMethodSymbol kernel)
     {
         if (elements.Count == 0) return body;
-        int length = kernel.GetAttributes()
-            .FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "GpuAttention.Compute.KernelAttribute")?
-            .NamedArguments.FirstOrDefault(n => n.Key == "GroupSize").Value.Value is int n and > 0 ? n : 1024;
+        int length = KernelTranslator.GroupScratchLength(kernel);
         var declarations = elements.Select(e =>
             SyntaxFactory.ParseStatement($"var {ScratchName(e)} = global::ILGPU.SharedMemory.Allocate<{e}>({length});"));
         return body.WithStatements(body.Statements.InsertRange(0, declarations));

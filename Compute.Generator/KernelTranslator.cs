@@ -123,6 +123,15 @@ internal static class KernelTranslator
         return dimensions;
     }
 
+    /// <summary>
+    /// The elements of a shared scratch with one element per lane of <paramref name="kernel"/>'s groups: its declared
+    /// <c>GroupSize</c>, else the largest group a launch may give it (1024). The OpenCL C and the ILGPU twin size their
+    /// group-operation scratch by it.
+    /// </summary>
+    internal static int GroupScratchLength(IMethodSymbol kernel) =>
+        kernel.GetAttributes().FirstOrDefault(IsKernelAttribute)?.NamedArguments
+            .FirstOrDefault(n => n.Key == "GroupSize").Value.Value is int n and > 0 ? n : 1024;
+
     private static bool IsKernelAttribute(AttributeData a) =>
         a.AttributeClass?.ToDisplayString() == "GpuAttention.Compute.KernelAttribute";
 

@@ -130,7 +130,7 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
     }
 
     /// <summary>Checks that <paramref name="gradOutput"/> has the shape of the last forward's output, <paramref name="expected"/>.</summary>
-    protected void CheckGradOutput(Tensor gradOutput, long[] expected)
+    protected void CheckGradOutput(Tensor gradOutput, IReadOnlyList<long> expected)
     {
         if (!gradOutput.Shape.SequenceEqual(expected))
             throw new ArgumentException($"{Name}: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", expected)}]");
@@ -141,8 +141,7 @@ public abstract class Module(string name, Accelerator accelerator) : IDisposable
     {
         if (disposed) throw new ObjectDisposedException(Name, $"{Name}: Backward after Dispose");
         var x = input ?? throw new InvalidOperationException($"{Name}: Backward before Forward");
-        if (!gradOutput.Shape.SequenceEqual(x.Shape))
-            throw new ArgumentException($"{Name}: gradOutput has shape [{string.Join(", ", gradOutput.Shape)}], expected [{string.Join(", ", x.Shape)}]");
+        CheckGradOutput(gradOutput, x.Shape);
         return x;
     }
 

@@ -161,6 +161,12 @@ public abstract class Accelerator : IDisposable
     internal abstract void Launch<TBody>(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape,
         ReadOnlySpan<KernelArgument> arguments, in TBody body) where TBody : struct, IHostKernel;
 
+    /// <summary>
+    /// True for a backend that compiles the generated C (OpenCL, CUDA), so checked mode runs a kernel's checked variant
+    /// there (<see cref="BoundsCheck"/>); the CPU accelerator checks every access anyway, and ILGPU runs its own twins.
+    /// </summary>
+    internal virtual bool RunsCheckedSources => false;
+
     internal void TrackAllocation(long bytes)
     {
         Interlocked.Increment(ref liveAllocations);

@@ -11,11 +11,11 @@ internal static class BoundsCheck
     private const int WordInts = 10;
 
     /// <summary>
-    /// True where checked mode runs a checked variant: OpenCL and CUDA, for kernels the generator made. The CPU
-    /// accelerator checks every access anyway; ILGPU runs its own twins.
+    /// True where checked mode runs a checked variant: a backend that compiles the generated C
+    /// (<see cref="Accelerator.RunsCheckedSources"/>), for a kernel the generator made.
     /// </summary>
     public static bool Applies(Accelerator accelerator, KernelDescriptor kernel) =>
-        accelerator.Kind is AcceleratorKind.OpenCL or AcceleratorKind.Cuda && kernel.CheckedVariant != null;
+        accelerator.RunsCheckedSources && kernel.CheckedVariant != null;
 
     /// <summary>Runs the checked variant of <paramref name="kernel"/> on <paramref name="stream"/> and waits for it.</summary>
     /// <exception cref="IndexOutOfRangeException">An element access was outside its view.</exception>

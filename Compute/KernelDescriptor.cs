@@ -39,33 +39,24 @@ public sealed record KernelDescriptor(
     /// <summary>True for an explicitly grouped kernel.</summary>
     public bool IsGrouped => Dimensions == 0;
 
-    private KernelDescriptor? checkedVariant;
+    /// <summary>
+    /// The checked variant of each descriptor instance, made on first use. Keyed by the instance (a table, not a field),
+    /// so a copy made with <c>with</c>, whose sources may differ, gets a variant of its own.
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<KernelDescriptor, KernelDescriptor> CheckedVariants = new();
 
     /// <summary>
     /// The descriptor that device backends compile and cache in checked mode: this kernel with the checked sources (a
     /// different source, so a different cache key), or null when the kernel has none.
     /// </summary>
-    internal KernelDescriptor? CheckedVariant
-    {
-        get
+    internal KernelDescriptor? CheckedVariant =>
+        IsChecked ? this :
+        CheckedCudaSource is null || CheckedOpenCLSource is null ? null :
+        CheckedVariants.GetValue(this, d => new KernelDescriptor(d.Name, d.EntryPoint, d.CheckedCudaSource!, d.CheckedOpenCLSource!, d.Dimensions, d.GroupSize, d.Parameters)
         {
-            if (IsChecked) return this;
-            if (CheckedCudaSource is null || CheckedOpenCLSource is null) return null;
-            // A copy made with `with` carries the cached variant of its original: made again unless it still fits.
-            var variant = checkedVariant;
-            if (variant is null || variant.Name != Name || !ReferenceEquals(variant.CudaSource, CheckedCudaSource) ||
-                !ReferenceEquals(variant.OpenCLSource, CheckedOpenCLSource) || variant.Dimensions != Dimensions || variant.GroupSize != GroupSize)
-            {
-                variant = new KernelDescriptor(Name, EntryPoint, CheckedCudaSource, CheckedOpenCLSource, Dimensions, GroupSize, Parameters)
-                {
-                    IlgpuKernel = IlgpuKernel,
-                    IsChecked = true,
-                };
-                checkedVariant = variant;
-            }
-            return variant;
-        }
-    }
+            IlgpuKernel = d.IlgpuKernel,
+            IsChecked = true,
+        });
 
     /// <summary>
     /// The same descriptor for every kernel with the same name and mode (sources are identical by construction); the

@@ -100,6 +100,9 @@ internal sealed unsafe class CudaAccelerator : Accelerator
 
     private protected override AcceleratorStream CreateStreamCore() => new CudaStream(this);
 
+    /// <inheritdoc />
+    internal override bool RunsCheckedSources => true;
+
     /// <summary>
     /// Enqueues <paramref name="kernel"/> on <paramref name="stream"/>: compiles or loads it on first use, packs the
     /// parameters on the stack (no boxing) and calls <c>cuLaunchKernel</c>. An empty extent or grid does nothing.

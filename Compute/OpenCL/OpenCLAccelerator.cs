@@ -91,6 +91,9 @@ internal sealed unsafe class OpenCLAccelerator : Accelerator
 
     private protected override AcceleratorStream CreateStreamCore() => new OpenCLStream(this);
 
+    /// <inheritdoc />
+    internal override bool RunsCheckedSources => true;
+
     /// <summary>Builds the kernel on first use (or loads it from the disk cache), then enqueues it; an empty launch does nothing.</summary>
     internal override void Launch<TBody>(AcceleratorStream stream, KernelDescriptor kernel, in LaunchShape shape,
         ReadOnlySpan<KernelArgument> arguments, in TBody body)

@@ -294,6 +294,16 @@ public sealed class OpenCLLaunchTests
         }
     }
 
+    /// <summary>cl.h's names, at the ends of each range of the table and past them.</summary>
+    [Fact]
+    public void ErrorNamesAreCLHsNames()
+    {
+        (int, string)[] names = [(0, "CL_SUCCESS"), (-19, "CL_KERNEL_ARG_INFO_NOT_AVAILABLE"), (-20, "CL_UNKNOWN_ERROR"),
+            (-30, "CL_INVALID_VALUE"), (-54, "CL_INVALID_WORK_GROUP_SIZE"), (-72, "CL_MAX_SIZE_RESTRICTION_EXCEEDED"),
+            (-73, "CL_UNKNOWN_ERROR"), (1, "CL_UNKNOWN_ERROR"), (-1001, "CL_PLATFORM_NOT_FOUND_KHR"), (-9999, "CL_NV_ILLEGAL_MEMORY_ACCESS")];
+        foreach (var (error, name) in names) Assert.Equal(name, OpenCLException.ErrorName(error));
+    }
+
     [Fact]
     public void LaunchOnADisposedStreamThrows()
     {

@@ -45,7 +45,13 @@ internal static unsafe partial class OpenCLNative
 
     public static string Text(byte[] info) => Encoding.UTF8.GetString(info).TrimEnd('\0').Trim();
 
-    public static T Value<T>(byte[] info) where T : unmanaged => MemoryMarshal.Read<T>(info);
+    /// <summary>A fixed-size value; fewer bytes than <typeparamref name="T"/> has (a driver's bug) read as zero-extended, so a probe never throws for it.</summary>
+    public static T Value<T>(byte[] info) where T : unmanaged
+    {
+        T value = default;
+        info.AsSpan(0, Math.Min(info.Length, sizeof(T))).CopyTo(new Span<byte>(&value, sizeof(T)));
+        return value;
+    }
 
     [LibraryImport(Library)] public static partial int clGetPlatformIDs(uint numEntries, nint* platforms, uint* numPlatforms);
     [LibraryImport(Library)] public static partial int clGetPlatformInfo(nint platform, uint parameter, nuint size, void* value, nuint* sizeRet);

@@ -69,10 +69,6 @@ public static partial class Conv2d
         dWeight[(((long)o * inPerGroup + local) * kernelSize + ky) * kernelSize + kx] += sum;
     }
 
-    /// <summary>For tests, on this thread: forces the GPU-shaped (true) or CPU-shaped (false) parameter gradient; null chooses by the device.</summary>
-    [ThreadStatic]
-    internal static bool? GpuShapedParameterGradient;
-
     private static bool UseRowParameterGradient(AcceleratorStream stream, Conv2dOptions options) =>
-        options.KernelSize != TiledKernelSize && !(GpuShapedParameterGradient ?? stream.Accelerator.Device.IsGpu);
+        options.KernelSize != TiledKernelSize && !KernelShape.GpuShaped(stream);
 }

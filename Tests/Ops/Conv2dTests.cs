@@ -109,8 +109,7 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
         var (x, weight, _) = Inputs(11, shape, options);
         double[] dOut = Random(12, options.OutputShape(shape).Size);
         double[] dWeightBefore = Random(13, weight.Length), dBiasBefore = Random(14, 6);
-        Conv2d.GpuShapedParameterGradient = gpuShaped;
-        try
+        using (KernelShape.Force(gpuShaped))
         {
             var (_, dWeight, dBias) = Run(shape, options, x, dOut, weight, dWeightBefore, dBiasBefore);
             var expected = Conv2d.BackwardReference(x, dOut, shape, weight, options);
@@ -118,10 +117,6 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
             string what = $"Conv2d {(gpuShaped ? "GPU" : "CPU")}-shaped parameter gradient {shape} {options}";
             Verify.Close(dWeight, Add(dWeightBefore, expected.DWeight), Atol(magnitude.DWeight), Rtol, $"{what}: dWeight");
             Verify.Close(dBias!, Add(dBiasBefore, expected.DBias!), Atol(magnitude.DBias!), Rtol, $"{what}: dBias");
-        }
-        finally
-        {
-            Conv2d.GpuShapedParameterGradient = null;
         }
     }
 

@@ -61,8 +61,7 @@ public readonly record struct Conv2dOptions(
 /// computes the zeros-padded input gradient as a convolution with the weight transposed and flipped. The parameter gradients are a two-pass deterministic reduction: 256-lane groups per (weight element,
 /// pixel chunk) — for 7×7, per (o, c', tile chunk) with all 49 taps from shared memory — reduce in shared memory into
 /// a caller-owned workspace, and a second kernel sums the chunks in order into dWeight/dBias (no float atomics); on a
-/// CPU device one register-blocked lane per (4 output channels, input channel, tap row, 3 taps) sums over every pixel
-/// (<c>Conv2d.WeightGradientBlocked.cs</c>).
+/// CPU device a transposed im2col and one lane per 4 output channels adding dOut × column rows (<c>Conv2d.Gemm.cs</c>).
 /// </summary>
 public static partial class Conv2d
 {
@@ -208,7 +207,7 @@ public static partial class Conv2d
         int elements = weights + (options.Bias ? options.OutChannels : 0);
         if (options.KernelSize != TiledKernelSize && !KernelShape.GpuShaped(stream))
         {
-            LaunchWeightGradientBlocked(stream, x, dOut, shape, dWeight, dBias, options);
+            LaunchGemmWeightGradient(stream, x, dOut, shape, dWeight, dBias, options);
             return;
         }
         int chunks = Chunks(shape, options);

@@ -75,8 +75,9 @@ internal sealed class GroupHelpers(Compilation compilation)
     /// Checks every group helper <paramref name="declaration"/> reaches, on its own: it returns only at its end, and its
     /// barriers are under control flow uniform given uniform parameters (its calls are checked inlined later).
     /// </summary>
-    public void CheckHelpers(MethodDeclarationSyntax declaration, SemanticModel model, string kernelName, List<DiagnosticInfo> diagnostics)
+    public void CheckHelpers(IMethodSymbol kernel, MethodDeclarationSyntax declaration, SemanticModel model, List<DiagnosticInfo> diagnostics)
     {
+        string kernelName = $"{kernel.ContainingType.Name}.{kernel.Name}";
         var seen = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
         var queue = new Queue<(SyntaxNode Body, SemanticModel Model)>();
         queue.Enqueue((declaration, model));
@@ -92,6 +93,14 @@ internal sealed class GroupHelpers(Compilation compilation)
                 {
                     if (ret != helperDeclaration.Body?.Statements.LastOrDefault())
                         diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GroupHelperPlacement, ret, helper.Name, kernelName, "returns before its end, which inlining cannot keep"));
+                }
+                // Its body is copied into the kernel's class, so what it names must be reachable from there.
+                foreach (var name in helperDeclaration.DescendantNodes().OfType<SimpleNameSyntax>())
+                {
+                    if (helperModel.GetSymbolInfo(name).Symbol is { IsStatic: true } member and (IFieldSymbol or IPropertySymbol or IMethodSymbol or INamedTypeSymbol) &&
+                        !compilation.IsSymbolAccessibleWithin(member, kernel.ContainingType))
+                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GroupHelperPlacement, name, helper.Name, kernelName,
+                            $"uses '{member.Name}', which '{kernel.ContainingType.Name}' cannot access where the helper is inlined; make it internal"));
                 }
                 LaneUniformity.Check(helper, helperDeclaration, helperModel, diagnostics, this, helperBody: true, kernelName);
                 queue.Enqueue((helperDeclaration, helperModel));

@@ -39,7 +39,7 @@ internal static class KernelTranslator
             if (dimensions == 0 && diagnostics.Count == 0)
             {
                 LaneUniformity.Check(method, declaration, semanticModel, diagnostics, helpers);
-                helpers.CheckHelpers(declaration, semanticModel, $"{type.Name}.{method.Name}", diagnostics);
+                helpers.CheckHelpers(method, declaration, semanticModel, diagnostics);
             }
             // From here on every backend translates the kernel with its group helpers inlined, checked once more there
             // (a helper's barrier steered by a lane-dependent argument), with what that finds placed on the kernel's source.

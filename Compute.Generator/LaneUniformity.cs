@@ -49,6 +49,9 @@ internal static class LaneUniformity
                     diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GroupHelperPlacement, barrier, helper.Name, kernelName, "is called inside an expression, not as a statement of its own"));
                     continue;
                 }
+                // Inlining binds arguments to parameters by position.
+                if (barrier.ArgumentList.Arguments.Count != helper.Parameters.Length || barrier.ArgumentList.Arguments.Any(a => a.NameColon != null))
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GroupHelperPlacement, barrier, helper.Name, kernelName, "is called with named or omitted arguments; pass every argument in order"));
             }
             else if (IsCollective(barrier, model))
             {

@@ -53,6 +53,14 @@ public sealed class GroupHelperGeneratorTests
             }
 
             public static int Lane() => Group.IdxX;
+
+            public static float Half(float v)
+            {
+                float s = Group.AllReduce<AddFloat>(v);
+                return Shrink(s);
+            }
+
+            private static float Shrink(float v) => v / 2f;
         }
         """;
 
@@ -101,6 +109,7 @@ public sealed class GroupHelperGeneratorTests
         { "GPUA0019", "if (Warp.LaneIdx == 1) { float m = GroupMath.Mean(1f); y[0] = m; }", "GroupMath.Mean(1f)", ["'Mean'", "Warp.LaneIdx"] },
         { "GPUA0020", "y[0] = GroupMath.Sum(x[0]) * 2f;", "GroupMath.Sum(x[0])", ["'Sum'", "inside an expression"] },
         { "GPUA0020", "y[GroupMath.Lane()] = 1f;", "GroupMath.Lane()", ["'Lane'", "inside an expression"] },
+        { "GPUA0020", "GroupMath.Steer(k: 1);", "GroupMath.Steer(k: 1)", ["'Steer'", "named or omitted arguments"] },
         { "GPUA0020", "switch (x.Length > 3 ? 1 : 0) { case 1: GroupMath.Steer(0); break; }", "GroupMath.Steer(0)", ["'Steer'", "switch"] },
         // A lane-dependent result of a helper steering a barrier of the kernel: found on the kernel's own condition.
         { "GPUA0009", "int lane = GroupMath.Lane(); if (lane == 0) { Group.Barrier(); }", "lane == 0", ["'lane', which depends on the lane"] },
@@ -136,6 +145,17 @@ public sealed class GroupHelperGeneratorTests
         Assert.Equal("GPUA0020", diagnostic.Id);
         Assert.Equal("return v;", diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
         Assert.Contains("returns before its end", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void AGroupHelperNamingWhatTheKernelCannotReachIsReportedInTheHelper()
+    {
+        var (generator, _, _) = GeneratorHarness.Run(Kernel("float h = GroupMath.Half(1f); y[0] = h;"), Helpers);
+        var diagnostic = Assert.Single(generator);
+        Assert.Equal("GPUA0020", diagnostic.Id);
+        Assert.Equal("File1.cs", diagnostic.Location.SourceTree!.FilePath);
+        Assert.Equal("Shrink", diagnostic.Location.SourceTree.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Contains("Group helper 'Half' in 'K.Uses' uses 'Shrink', which 'K' cannot access", diagnostic.GetMessage());
     }
 
     [Fact]

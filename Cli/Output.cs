@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using GpuAttention.Compute;
 using GpuAttention.Layers;
 using Spectre.Console;
 
@@ -60,6 +62,19 @@ internal static class Output
     /// atomically: a failed write keeps the previous file.
     /// </summary>
     public static void WriteJson(string path, object value) => AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, value, Json));
+
+    /// <summary>Writes where a <see cref="KernelProfile"/>'s time went: one row per kernel, the most time first.</summary>
+    public static void WriteProfile(KernelProfile profile)
+    {
+        double total = profile.TotalSeconds;
+        var table = Table("kernel", "launches", "ms", "ms/launch", "share");
+        foreach (var e in profile.Entries)
+            table.AddRow(e.Kernel, e.Launches.ToString(CultureInfo.InvariantCulture), (e.Seconds * 1e3).ToString("F1", CultureInfo.InvariantCulture),
+                (e.Seconds * 1e3 / e.Launches).ToString("F3", CultureInfo.InvariantCulture),
+                (total > 0 ? 100 * e.Seconds / total : 0).ToString("F1", CultureInfo.InvariantCulture) + "%");
+        System.Console.WriteLine($"kernel profile (every launch synchronized): {total:F2} s in all");
+        Write(table);
+    }
 
     /// <summary>
     /// Runs <paramref name="work"/> with a progress reporter of <paramref name="steps"/> steps: a live bar on a terminal;

@@ -37,9 +37,10 @@ internal static class TrainCommand
         var save = new Option<FileInfo?>("--save") { Description = "write the trained state dict (safetensors)" };
         var json = new Option<FileInfo?>("--json") { Description = "write the log as JSON, and the chart beside it (.svg)" };
         var widths = new Option<string>("--widths") { Description = "channels of the three conv blocks", DefaultValueFactory = _ => "32,64,128" };
+        var profile = new Option<bool>("--profile") { Description = "time every kernel launch (each one synchronized) and print where the time went" };
         var command = new Command("train", "Train a small CNN with an attention module on Fashion-MNIST")
         {
-            data, attention, epochs, batch, lr, optimizer, seed, limit, accelerator, save, json, widths,
+            data, attention, epochs, batch, lr, optimizer, seed, limit, accelerator, save, json, widths, profile,
         };
         command.SetAction(parse =>
         {
@@ -69,11 +70,13 @@ internal static class TrainCommand
             using var context = ComputeContext.Create();
             using var acc = AcceleratorOption.Open(context, parse.GetValue(accelerator), Console.Out);
             var run = new Run(acc, attentionName, optimizerName, learningRate, batchSize, parse.GetValue(seed), channels, train, test);
+            using var kernels = parse.GetValue(profile) ? KernelProfile.Start(acc) : null;
             try
             {
                 var log = parse.GetValue(json);
                 var epochsDone = run.Train(epochCount, done => WriteLog(run, done, log));   // the log so far survives an interrupted run
                 Report(run, epochsDone, log, parse.GetValue(save));
+                if (kernels != null) Output.WriteProfile(kernels);
                 return 0;
             }
             catch (TrainingDivergedException e)

@@ -43,6 +43,9 @@ public abstract class Accelerator : IDisposable
 
     internal CachingAllocator Allocator { get; }
 
+    /// <summary>The attached <see cref="KernelProfile"/>, if any.</summary>
+    internal KernelProfile? profile;
+
     /// <summary>The device this accelerator runs on.</summary>
     public Device Device { get; }
 

@@ -77,10 +77,13 @@ public readonly ref struct KernelLaunch
     public void Submit<TBody>(ReadOnlySpan<KernelArgument> arguments, in TBody body) where TBody : struct, IHostKernel
     {
         var accelerator = stream.Accelerator;
+        var profile = accelerator.profile;
+        long start = profile == null ? 0 : KernelProfile.Begin(stream);
         if (accelerator.Checked && BoundsCheck.Applies(accelerator, kernel))
             BoundsCheck.Launch(stream, kernel, shape, arguments, body);
         else
             accelerator.Launch(stream, kernel, shape, arguments, body);
+        profile?.End(stream, kernel.Name, start);
     }
 
     /// <summary>

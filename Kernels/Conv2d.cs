@@ -57,7 +57,8 @@ public readonly record struct Conv2dOptions(
 /// Paths (one host API for all): 1×1 is a per-pixel channel matmul (each forward lane four output channels of one
 /// pixel); 7×7 stages a 22×22 window and four channels' taps in shared memory per 16×16 block, in the forward (over x)
 /// and in the backward-input gather (over dOut); any other K runs direct kernels (one lane per output or per input
-/// element). The parameter gradients are a two-pass deterministic reduction: 256-lane groups per (weight element,
+/// element) on a GPU, and on a CPU device a register-blocked kernel (4 pixels × 4 channels per lane, <c>Conv2d.Blocked.cs</c>)
+/// that also computes the zeros-padded input gradient as a convolution with the weight transposed and flipped. The parameter gradients are a two-pass deterministic reduction: 256-lane groups per (weight element,
 /// pixel chunk) — for 7×7, per (o, c', tile chunk) with all 49 taps from shared memory — reduce in shared memory into
 /// a caller-owned workspace, and a second kernel sums the chunks in order into dWeight/dBias (no float atomics).
 /// </summary>
@@ -114,6 +115,10 @@ public static partial class Conv2d
             Conv2dForward7x7TiledKernel.Launch(stream, config, shape.C, shape.H, shape.W, o, g, Replicate(options), hasBias, tilesX,
                 x, weight, biasOrDummy, y);
         }
+        else if (UseBlocked(stream, options, inputGradient: false))
+        {
+            LaunchBlocked(stream, shape.C, o, shape, options, transposed: false, x, weight, options.Bias, bias, y);
+        }
         else
         {
             Conv2dForwardDirectKernel.Launch(stream, checked((int)options.OutputShape(shape).Size), shape.C, shape.H, shape.W, o,
@@ -158,6 +163,10 @@ public static partial class Conv2d
             Conv2dBackwardInput7x7TiledKernel.Launch(stream, config, shape.C, shape.H, shape.W, options.OutChannels, options.Groups,
                 Replicate(options), tilesX, dOut, weight, dInput);
         }
+        else if (UseBlocked(stream, options, inputGradient: true))
+        {
+            LaunchBlocked(stream, options.OutChannels, shape.C, shape, options, transposed: true, dOut, weight, hasBias: false, weight, dInput);
+        }
         else
         {
             Conv2dBackwardInputDirectKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.H, shape.W, options.OutChannels,
@@ -195,10 +204,9 @@ public static partial class Conv2d
     {
         int weights = checked((int)options.WeightLength(shape.C));
         int elements = weights + (options.Bias ? options.OutChannels : 0);
-        if (UseRowParameterGradient(stream, options))
+        if (options.KernelSize != TiledKernelSize && !KernelShape.GpuShaped(stream))
         {
-            Conv2dParameterGradientRowsKernel.Launch(stream, elements, shape.N, shape.C, shape.H, shape.W, options.OutChannels, options.KernelSize,
-                options.Groups, Replicate(options), weights, x, dOut, dWeight, options.Bias ? dBias : dWeight);
+            LaunchWeightGradientBlocked(stream, x, dOut, shape, dWeight, dBias, options);
             return;
         }
         int chunks = Chunks(shape, options);

@@ -50,6 +50,50 @@ public static partial class Pooling
     }
 
     /// <summary>
+    /// CPU-shaped (<see cref="KernelShape"/>): lane i sums plane i (of N·C) in pixel order, four running sums (pixels
+    /// p mod 4) folded as (s0 + s1) + (s2 + s3), so the adds do not wait on each other.
+    /// </summary>
+    [Kernel]
+    public static void GlobalAveragePoolForwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> y)
+    {
+        long start = (long)i.X * plane;
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int p = 0;
+        for (; p + 4 <= plane; p += 4)
+        {
+            s0 += x[start + p];
+            s1 += x[start + p + 1];
+            s2 += x[start + p + 2];
+            s3 += x[start + p + 3];
+        }
+        for (; p < plane; p++) s0 += x[start + p];
+        y[i] = (s0 + s1 + (s2 + s3)) / plane;
+    }
+
+    /// <summary>
+    /// CPU-shaped: lane i scans plane i in pixel order with F.max_pool2d's rule — a larger value or any NaN takes
+    /// over — so the first of equal maxima and the last NaN win, as in <see cref="GlobalMaxPoolForward"/>.
+    /// </summary>
+    [Kernel]
+    public static void GlobalMaxPoolForwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
+    {
+        long start = (long)i.X * plane;
+        float best = x[start];
+        int bestIndex = 0;
+        for (int p = 1; p < plane; p++)
+        {
+            float v = x[start + p];
+            if (v > best || float.IsNaN(v))
+            {
+                best = v;
+                bestIndex = p;
+            }
+        }
+        y[i] = best;
+        argMax[i] = bestIndex;
+    }
+
+    /// <summary>
     /// Groups of 32 pixels × 8 channel slices (grid N·⌈HW/32⌉): <c>y[n,0,p] = max_c x[n,c,p]</c>,
     /// <c>y[n,1,p] = Σ_c x[n,c,p] / C</c>, <c>argMax[n,p]</c> = the arg-max channel.
     /// </summary>
@@ -130,7 +174,10 @@ public static partial class Pooling
         const string op = "Pooling.GlobalAverageForward";
         CheckInput(op, "x", x, shape);
         OpChecks.Length(op, "y", y, (long)shape.N * shape.C, $"[N, C, 1, 1] of {shape}");
-        GlobalAveragePoolForwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, y);
+        if (KernelShape.GpuShaped(stream))
+            GlobalAveragePoolForwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, y);
+        else
+            GlobalAveragePoolForwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.Plane, x, y);
     }
 
     /// <summary>Enqueues the global max pool: <c>y [N, C, 1, 1] = max of x over H×W</c>, <c>argMax [N, C]</c> = h·W + w of the maximum.</summary>
@@ -140,7 +187,10 @@ public static partial class Pooling
         CheckInput(op, "x", x, shape);
         OpChecks.Length(op, "y", y, (long)shape.N * shape.C, $"[N, C, 1, 1] of {shape}");
         OpChecks.Length(op, "argMax", argMax, (long)shape.N * shape.C, $"[N, C, 1, 1] of {shape}");
-        GlobalMaxPoolForwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, y, argMax);
+        if (KernelShape.GpuShaped(stream))
+            GlobalMaxPoolForwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, y, argMax);
+        else
+            GlobalMaxPoolForwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.Plane, x, y, argMax);
     }
 
     /// <summary>

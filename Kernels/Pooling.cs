@@ -25,8 +25,10 @@ namespace GpuAttention.Kernels;
 /// 2S FLOPs; backward 12NHW + 4S bytes, S FLOPs. Directional forward 4S + 4NC(H+W) bytes, 2S FLOPs; backward
 /// 4NC(H+W) + 4S bytes, 2S FLOPs.
 ///
-/// Parallelization: a global pool is one group of 256 lanes per (n, c) plane (lanes stride over the H·W elements,
-/// then Group.AllReduce); N·C groups fill a GPU at real shapes (512 at 8×64). The channel pool is a group
+/// Parallelization: on a GPU a global pool is one group of 256 lanes per (n, c) plane (lanes stride over the H·W
+/// elements, then Group.AllReduce); N·C groups fill a GPU at real shapes (512 at 8×64). On a CPU device
+/// (<see cref="KernelShape"/>) it is one lane per plane looping over its pixels in order: a 256-lane group with its
+/// barriers for a 7×7 plane cost PoCL 10–40× the work (a CNN's 64×128×7×7 max pool: 37 ms a launch). The channel pool is a group
 /// of 32 pixels × 8 channel slices: each lane reduces every 8th channel of its pixel (coalesced across the 32
 /// pixels), then slice 0 folds the 8 partials — 8× the lanes of one lane per pixel, which matters at 14×14. The directional
 /// pool is one lane per output element (N·C·(H+W) lanes): each sums only W or H values, too few for a tree to pay.

@@ -44,6 +44,26 @@ public static partial class SigmoidGating
     }
 
     /// <summary>
+    /// CPU-shaped (<see cref="KernelShape"/>): lane i owns plane i (of N·C), the same outputs as
+    /// <see cref="SigmoidGatePerChannelBackward"/>, with Σ_p dOut · x summed in pixel order.
+    /// </summary>
+    [Kernel]
+    public static void SigmoidGatePerChannelBackwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> dOut,
+        ArrayView<float> dInput, ArrayView<float> dGate)
+    {
+        long start = (long)i.X * plane;
+        float s = XMath.Sigmoid(gate[i]);
+        float sum = 0f;
+        for (int p = 0; p < plane; p++)
+        {
+            float d = dOut[start + p];
+            dInput[start + p] = d * s;
+            sum += d * x[start + p];
+        }
+        dGate[i] = sum * (s * (1f - s));
+    }
+
+    /// <summary>
     /// Groups of 32 pixels × 8 channel slices (grid N·⌈HW/32⌉): <c>dInput = dOut · σ(a[n,p])</c> and
     /// <c>dGate[n,p] = σ'(a[n,p]) · Σ_c dOut · x</c> (each lane sums every 8th channel, then slice 0 folds the 8 partials).
     /// </summary>
@@ -136,7 +156,10 @@ public static partial class SigmoidGating
         switch (pattern)
         {
             case GatePattern.PerChannel:
-                SigmoidGatePerChannelBackwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, gate, dOut, dInput, dGate);
+                if (KernelShape.GpuShaped(stream))
+                    SigmoidGatePerChannelBackwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, gate, dOut, dInput, dGate);
+                else
+                    SigmoidGatePerChannelBackwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.Plane, x, gate, dOut, dInput, dGate);
                 break;
             case GatePattern.PerPixel:
                 int tiles = (shape.Plane + PixelTile - 1) / PixelTile;

@@ -10,34 +10,48 @@ namespace GpuAttention.Tests.Ops;
 /// </summary>
 public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
 {
-    /// <summary>A case: input shape and options, as xunit-serializable values.</summary>
-    public static TheoryData<int, int, int, int, int, int, int, bool, Conv2dPadding> Cases() => new()
+    /// <summary>
+    /// A case: input shape and options, as xunit-serializable values, each with both <see cref="KernelShape"/>s (the
+    /// GPU-shaped direct, tiled and two-pass kernels; the CPU-shaped register-blocked ones).
+    /// </summary>
+    public static TheoryData<bool, int, int, int, int, int, int, int, bool, Conv2dPadding> Cases()
     {
-        // N, C, H, W, out, K, groups, bias, padding
-        { 2, 6, 7, 5, 4, 7, 2, true, Conv2dPadding.Zeros },          // 7×7 tiled, groups, H and W below the tile
-        { 2, 6, 7, 5, 4, 7, 2, true, Conv2dPadding.Replicate },
-        { 1, 8, 18, 20, 12, 7, 2, false, Conv2dPadding.Replicate },  // several tiles; 6 outputs per group: a block of 4 and a tail of 2
-        { 1, 8, 18, 20, 12, 7, 2, true, Conv2dPadding.Zeros },
-        { 1, 2, 9, 11, 1, 7, 1, false, Conv2dPadding.Zeros },        // CBAM's 2 → 1
-        { 3, 12, 5, 1, 12, 7, 4, true, Conv2dPadding.Replicate },    // W = 1
-        { 1, 16, 6, 6, 4, 7, 4, true, Conv2dPadding.Zeros },         // GAM's C → C/r with groups = r
-        { 1, 4, 6, 6, 16, 7, 4, true, Conv2dPadding.Replicate },     // GAM's C/r → C
-        { 2, 32, 2, 33, 16, 7, 1, true, Conv2dPadding.Replicate },   // tiled 7×7 dWeight: 6 tiles in 4 chunks of 2, the last one empty
-        { 3, 32, 1, 17, 32, 7, 1, false, Conv2dPadding.Zeros },      // tiled 7×7 dWeight: 6 tiles in 2 chunks of 3, crossing an image
-        { 2, 6, 7, 5, 10, 1, 1, true, Conv2dPadding.Zeros },         // 1×1, CA's C → mip
-        { 3, 12, 5, 1, 6, 1, 3, false, Conv2dPadding.Zeros },        // 1×1, groups
-        { 1, 3, 1, 9, 5, 1, 1, true, Conv2dPadding.Replicate },      // 1×1, H = 1
-        { 2, 6, 7, 5, 4, 3, 2, true, Conv2dPadding.Zeros },          // 3×3 direct
-        { 1, 3, 1, 9, 3, 3, 3, false, Conv2dPadding.Replicate },     // 3×3, H = 1: every row tap clamps to row 0
-        { 3, 12, 5, 1, 8, 5, 4, true, Conv2dPadding.Replicate },     // 5×5, W = 1
-        { 2, 6, 7, 5, 6, 5, 1, false, Conv2dPadding.Zeros },
-        { 1, 4, 3, 4, 2, 9, 2, true, Conv2dPadding.Replicate },      // 9×9: the window is wider than the image
-    };
+        var data = new TheoryData<bool, int, int, int, int, int, int, int, bool, Conv2dPadding>();
+        foreach (bool gpuShaped in new[] { true, false })
+            foreach (var (n, c, h, w, o, k, g, bias, padding) in CaseList)
+                data.Add(gpuShaped, n, c, h, w, o, k, g, bias, padding);
+        return data;
+    }
+
+    private static readonly (int N, int C, int H, int W, int Out, int K, int Groups, bool Bias, Conv2dPadding Padding)[] CaseList =
+    [
+        (2, 6, 7, 5, 4, 7, 2, true, Conv2dPadding.Zeros),   // 7×7 tiled, groups, H and W below the tile
+        (2, 6, 7, 5, 4, 7, 2, true, Conv2dPadding.Replicate),
+        (1, 8, 18, 20, 12, 7, 2, false, Conv2dPadding.Replicate),   // several tiles; 6 outputs per group: a block of 4 and a tail of 2
+        (1, 8, 18, 20, 12, 7, 2, true, Conv2dPadding.Zeros),
+        (1, 2, 9, 11, 1, 7, 1, false, Conv2dPadding.Zeros),   // CBAM's 2 → 1
+        (3, 12, 5, 1, 12, 7, 4, true, Conv2dPadding.Replicate),   // W = 1
+        (1, 16, 6, 6, 4, 7, 4, true, Conv2dPadding.Zeros),   // GAM's C → C/r with groups = r
+        (1, 4, 6, 6, 16, 7, 4, true, Conv2dPadding.Replicate),   // GAM's C/r → C
+        (2, 32, 2, 33, 16, 7, 1, true, Conv2dPadding.Replicate),   // tiled 7×7 dWeight: 6 tiles in 4 chunks of 2, the last one empty
+        (3, 32, 1, 17, 32, 7, 1, false, Conv2dPadding.Zeros),   // tiled 7×7 dWeight: 6 tiles in 2 chunks of 3, crossing an image
+        (2, 6, 7, 5, 10, 1, 1, true, Conv2dPadding.Zeros),   // 1×1, CA's C → mip
+        (3, 12, 5, 1, 6, 1, 3, false, Conv2dPadding.Zeros),   // 1×1, groups
+        (1, 3, 1, 9, 5, 1, 1, true, Conv2dPadding.Replicate),   // 1×1, H = 1
+        (2, 6, 7, 5, 4, 3, 2, true, Conv2dPadding.Zeros),   // 3×3 direct
+        (1, 3, 1, 9, 3, 3, 3, false, Conv2dPadding.Replicate),   // 3×3, H = 1: every row tap clamps to row 0
+        (3, 12, 5, 1, 8, 5, 4, true, Conv2dPadding.Replicate),   // 5×5, W = 1
+        (2, 6, 7, 5, 6, 5, 1, false, Conv2dPadding.Zeros),
+        (1, 4, 3, 4, 2, 9, 2, true, Conv2dPadding.Replicate),   // 9×9: the window is wider than the image
+        (2, 8, 9, 14, 6, 3, 1, true, Conv2dPadding.Zeros),   // 3×3, W = 14: the blocked kernel's last pixel block half outside
+        (1, 4, 6, 9, 9, 3, 1, false, Conv2dPadding.Replicate),   // 3×3 replicate: blocked forward, direct input gradient
+    ];
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ForwardMatchesReference(int n, int c, int h, int w, int outChannels, int k, int groups, bool bias, Conv2dPadding padding)
+    public void ForwardMatchesReference(bool gpuShaped, int n, int c, int h, int w, int outChannels, int k, int groups, bool bias, Conv2dPadding padding)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var (shape, options) = Case(n, c, h, w, outChannels, k, groups, bias, padding);
         var (x, weight, b) = Inputs(1, shape, options);
         using var bx = Upload(x);
@@ -52,8 +66,9 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void BackwardMatchesReference(int n, int c, int h, int w, int outChannels, int k, int groups, bool bias, Conv2dPadding padding)
+    public void BackwardMatchesReference(bool gpuShaped, int n, int c, int h, int w, int outChannels, int k, int groups, bool bias, Conv2dPadding padding)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var (shape, options) = Case(n, c, h, w, outChannels, k, groups, bias, padding);
         var (x, weight, _) = Inputs(2, shape, options);
         double[] dOut = Random(3, options.OutputShape(shape).Size);
@@ -71,13 +86,16 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [InlineData(3, Conv2dPadding.Zeros)]
-    [InlineData(3, Conv2dPadding.Replicate)]
-    [InlineData(7, Conv2dPadding.Zeros)]
-    [InlineData(7, Conv2dPadding.Replicate)]
-    [InlineData(1, Conv2dPadding.Zeros)]
-    public void BackwardMatchesFiniteDifferences(int k, Conv2dPadding padding)
+    [InlineData(true, 3, Conv2dPadding.Zeros)]
+    [InlineData(true, 3, Conv2dPadding.Replicate)]
+    [InlineData(false, 3, Conv2dPadding.Zeros)]
+    [InlineData(false, 3, Conv2dPadding.Replicate)]
+    [InlineData(true, 7, Conv2dPadding.Zeros)]
+    [InlineData(true, 7, Conv2dPadding.Replicate)]
+    [InlineData(true, 1, Conv2dPadding.Zeros)]
+    public void BackwardMatchesFiniteDifferences(bool gpuShaped, int k, Conv2dPadding padding)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(1, 4, 5, 6);
         var options = new Conv2dOptions(OutChannels: 2, KernelSize: k, Groups: 2, Bias: true, Padding: padding);
         var (x, weight, bias) = Inputs(6, shape, options);
@@ -93,7 +111,7 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
         Verify.Close(dBias!, numericalBias, 1e-5, 1e-4, $"{what}: dBias");
     }
 
-    /// <summary>The CPU-shaped (row) and GPU-shaped (two-pass) parameter gradients, each forced, on every accelerator.</summary>
+    /// <summary>The CPU-shaped (register-blocked) and GPU-shaped (two-pass) parameter gradients, each forced, on every accelerator.</summary>
     [Theory]
     [InlineData(false, 3, 1, Conv2dPadding.Zeros)]
     [InlineData(false, 3, 2, Conv2dPadding.Replicate)]
@@ -109,8 +127,7 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
         var (x, weight, _) = Inputs(11, shape, options);
         double[] dOut = Random(12, options.OutputShape(shape).Size);
         double[] dWeightBefore = Random(13, weight.Length), dBiasBefore = Random(14, 6);
-        Conv2d.GpuShapedParameterGradient = gpuShaped;
-        try
+        using (KernelShape.Force(gpuShaped))
         {
             var (_, dWeight, dBias) = Run(shape, options, x, dOut, weight, dWeightBefore, dBiasBefore);
             var expected = Conv2d.BackwardReference(x, dOut, shape, weight, options);
@@ -118,10 +135,6 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
             string what = $"Conv2d {(gpuShaped ? "GPU" : "CPU")}-shaped parameter gradient {shape} {options}";
             Verify.Close(dWeight, Add(dWeightBefore, expected.DWeight), Atol(magnitude.DWeight), Rtol, $"{what}: dWeight");
             Verify.Close(dBias!, Add(dBiasBefore, expected.DBias!), Atol(magnitude.DBias!), Rtol, $"{what}: dBias");
-        }
-        finally
-        {
-            Conv2d.GpuShapedParameterGradient = null;
         }
     }
 

@@ -234,9 +234,12 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
     /// <c>F.avg_pool2d(x, (2, 2))</c> on x [1, 2, 2, 2] = [2, NaN, ∞, NaN, −1, ∞, 0.5, ∞], gradient [0.5, −2]: NaN and ∞
     /// averages, and the backward does not see x.
     /// </summary>
-    [Fact]
-    public void GlobalAveragePoolPropagatesNaNAndInfAsPyTorch()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GlobalAveragePoolPropagatesNaNAndInfAsPyTorch(bool gpuShaped)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(1, 2, 2, 2);
         using var bx = Upload([2f, NaN, Inf, NaN, -1f, Inf, 0.5f, Inf]);
         using var by = Poisoned<float>(2);
@@ -252,9 +255,12 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
     /// <c>F.max_pool2d(x, (2, 2))</c> on x [1, 2, 2, 2] = [2, NaN, ∞, NaN, −1, ∞, 0.5, ∞], gradient [0.5, −2]: NaN is the
     /// maximum and the last NaN takes the gradient (its <c>val &gt; max || isnan(val)</c>); of two ∞ the first does.
     /// </summary>
-    [Fact]
-    public void GlobalMaxPoolPropagatesNaNAndInfAsPyTorch()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GlobalMaxPoolPropagatesNaNAndInfAsPyTorch(bool gpuShaped)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(1, 2, 2, 2);
         using var bx = Upload([2f, NaN, Inf, NaN, -1f, Inf, 0.5f, Inf]);
         using var by = Poisoned<float>(2);
@@ -272,9 +278,12 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
     /// 7, 263 (7's lane) and 300 in plane 0 and at 1 and 257 (1's lane) in plane 1 (with ∞ at 399): torch's
     /// <c>F.max_pool2d(x, (20, 20), return_indices=True)</c> gives [300, 257].
     /// </summary>
-    [Fact]
-    public void GlobalMaxPoolGivesTheLastNaNAsPyTorch()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GlobalMaxPoolGivesTheLastNaNAsPyTorch(bool gpuShaped)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(1, 2, 20, 20);
         var x = new float[shape.Size];
         foreach (int p in new[] { 7, 263, 300, 400 + 1, 400 + 257 }) x[p] = NaN;

@@ -22,10 +22,24 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
         { 1, 20, 14, 14 },  // plane 196
     };
 
-    [Theory]
-    [MemberData(nameof(Shapes))]
-    public void GlobalAverageMatchesReference(int n, int c, int h, int w)
+    /// <summary><see cref="Shapes"/> with each <see cref="KernelShape"/> of the global pools (GPU-shaped, CPU-shaped).</summary>
+    public static TheoryData<bool, int, int, int, int> ShapesBothKernelShapes()
     {
+        var data = new TheoryData<bool, int, int, int, int>();
+        foreach (bool gpuShaped in new[] { true, false })
+            foreach (var row in Shapes())
+            {
+                var (n, c, h, w) = row.Data;
+                data.Add(gpuShaped, n, c, h, w);
+            }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ShapesBothKernelShapes))]
+    public void GlobalAverageMatchesReference(bool gpuShaped, int n, int c, int h, int w)
+    {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         double[] x = Random(1, shape.Size);
         using var bx = Upload(x);
@@ -41,9 +55,10 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [MemberData(nameof(Shapes))]
-    public void GlobalMaxMatchesReferenceAndRoutesToTheArgMax(int n, int c, int h, int w)
+    [MemberData(nameof(ShapesBothKernelShapes))]
+    public void GlobalMaxMatchesReferenceAndRoutesToTheArgMax(bool gpuShaped, int n, int c, int h, int w)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         double[] x = Random(3, shape.Size);
         using var bx = Upload(x);

@@ -21,11 +21,13 @@ public abstract class SigmoidGatingTests(AcceleratorKind kind) : OpTest(kind)
         [1, 20, 14, 14],
     ];
 
-    public static TheoryData<GatePattern, int, int, int, int> PatternCases()
+    /// <summary>Every pattern and shape; the per-channel gate, which has both <see cref="KernelShape"/>s, with each.</summary>
+    public static TheoryData<GatePattern, bool, int, int, int, int> PatternCases()
     {
-        var data = new TheoryData<GatePattern, int, int, int, int>();
+        var data = new TheoryData<GatePattern, bool, int, int, int, int>();
         foreach (var pattern in Enum.GetValues<GatePattern>())
-            foreach (var s in ShapeList) data.Add(pattern, s[0], s[1], s[2], s[3]);
+            foreach (bool gpuShaped in pattern == GatePattern.PerChannel ? new[] { true, false } : [true])
+                foreach (var s in ShapeList) data.Add(pattern, gpuShaped, s[0], s[1], s[2], s[3]);
         return data;
     }
 
@@ -38,8 +40,9 @@ public abstract class SigmoidGatingTests(AcceleratorKind kind) : OpTest(kind)
 
     [Theory]
     [MemberData(nameof(PatternCases))]
-    public void PatternMatchesReference(GatePattern pattern, int n, int c, int h, int w)
+    public void PatternMatchesReference(GatePattern pattern, bool gpuShaped, int n, int c, int h, int w)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         long gateSize = SigmoidGating.GateShape(pattern, shape).Size;
         double[] x = Random(1, shape.Size), a = Random(2, gateSize, -4, 4), dOut = Random(3, shape.Size);

@@ -392,15 +392,15 @@ internal sealed class GroupHelpers(Compilation compilation)
             if (symbol == null) return node;
             if (renames!.TryGetValue(symbol, out var name)) return SyntaxFactory.IdentifierName(name).WithTriviaFrom(node);
             if (IsMemberName(node) || BindsTheSame(node.Identifier.ValueText, symbol)) return node;
-            string? qualified = symbol switch
+            // A type or namespace as a name (it may stand where a type must, as a type argument); a member as an access.
+            return symbol switch
             {
-                INamedTypeSymbol type => type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
-                INamespaceSymbol ns => "global::" + ns.ToDisplayString(),
+                INamedTypeSymbol type => SyntaxFactory.ParseName(type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)).WithTriviaFrom(node),
+                INamespaceSymbol ns => SyntaxFactory.ParseName("global::" + ns.ToDisplayString()).WithTriviaFrom(node),
                 { IsStatic: true, ContainingType: { } owner } and (IFieldSymbol or IPropertySymbol or IMethodSymbol) =>
-                    $"{owner.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}.{LauncherEmitter.Id(symbol.Name)}",
-                _ => null,
+                    SyntaxFactory.ParseExpression($"{owner.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}.{LauncherEmitter.Id(symbol.Name)}").WithTriviaFrom(node),
+                _ => node,
             };
-            return qualified == null ? node : SyntaxFactory.ParseExpression(qualified).WithTriviaFrom(node);
         }
 
         public override SyntaxNode? VisitGenericName(GenericNameSyntax node)

@@ -98,6 +98,29 @@ public sealed class GroupHelperGeneratorTests
         Assert.DoesNotContain("GroupMath.TileSum", launcher);
     }
 
+    [Fact]
+    public void AKernelFileWithoutTheLanguagesUsingGetsTheHelperQualified()
+    {
+        // No 'using GpuAttention.Compute;' where the kernel is: the inlined body names Group and AddFloat in full,
+        // and every backend (the ILGPU twin included) still compiles it.
+        const string kernel = """
+            namespace UserCode;
+
+            public static partial class Bare
+            {
+                [GpuAttention.Compute.Kernel(GroupSize = 64)]
+                public static void Sums(GpuAttention.Compute.ArrayView<float> x, GpuAttention.Compute.ArrayView<float> y)
+                {
+                    float s = UserCode.Reductions.GroupMath.Sum(x[0]);
+                    y[0] = s;
+                }
+            }
+            """;
+        var (generator, compiler, _) = GeneratorHarness.Run(kernel, Helpers);
+        Assert.Empty(generator);
+        Assert.Empty(compiler);
+    }
+
     public static TheoryData<string, string, string, string[]> Rejected => new()
     {
         // id, kernel body, text the diagnostic is placed on, what its message must name

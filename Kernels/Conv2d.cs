@@ -57,10 +57,12 @@ public readonly record struct Conv2dOptions(
 /// Paths (one host API for all): 1×1 is a per-pixel channel matmul (each forward lane four output channels of one
 /// pixel); 7×7 stages a 22×22 window and four channels' taps in shared memory per 16×16 block, in the forward (over x)
 /// and in the backward-input gather (over dOut); any other K runs direct kernels (one lane per output or per input
-/// element) on a GPU, and on a CPU device a register-blocked kernel (4 pixels × 4 channels per lane, <c>Conv2d.Blocked.cs</c>)
-/// that also computes the zeros-padded input gradient as a convolution with the weight transposed and flipped. The parameter gradients are a two-pass deterministic reduction: 256-lane groups per (weight element,
+/// element) on a GPU, and on a CPU device im2col + a plane-wide matrix product (<c>Conv2d.Gemm.cs</c>), which also
+/// computes the zeros-padded input gradient as a convolution with the weight transposed and flipped. The parameter gradients are a two-pass deterministic reduction: 256-lane groups per (weight element,
 /// pixel chunk) — for 7×7, per (o, c', tile chunk) with all 49 taps from shared memory — reduce in shared memory into
-/// a caller-owned workspace, and a second kernel sums the chunks in order into dWeight/dBias (no float atomics).
+/// a caller-owned workspace, and a second kernel sums the chunks in order into dWeight/dBias (no float atomics); on a
+/// CPU device one register-blocked lane per (4 output channels, input channel, tap row, 3 taps) sums over every pixel
+/// (<c>Conv2d.WeightGradientBlocked.cs</c>).
 /// </summary>
 public static partial class Conv2d
 {
@@ -115,9 +117,9 @@ public static partial class Conv2d
             Conv2dForward7x7TiledKernel.Launch(stream, config, shape.C, shape.H, shape.W, o, g, Replicate(options), hasBias, tilesX,
                 x, weight, biasOrDummy, y);
         }
-        else if (UseBlocked(stream, options, inputGradient: false))
+        else if (UseGemm(stream, options, inputGradient: false))
         {
-            LaunchBlocked(stream, shape.C, o, shape, options, transposed: false, x, weight, options.Bias, bias, y);
+            LaunchGemm(stream, shape.C, o, shape, options, transposed: false, x, weight, options.Bias, bias, y);
         }
         else
         {
@@ -163,9 +165,9 @@ public static partial class Conv2d
             Conv2dBackwardInput7x7TiledKernel.Launch(stream, config, shape.C, shape.H, shape.W, options.OutChannels, options.Groups,
                 Replicate(options), tilesX, dOut, weight, dInput);
         }
-        else if (UseBlocked(stream, options, inputGradient: true))
+        else if (UseGemm(stream, options, inputGradient: true))
         {
-            LaunchBlocked(stream, options.OutChannels, shape.C, shape, options, transposed: true, dOut, weight, hasBias: false, weight, dInput);
+            LaunchGemm(stream, options.OutChannels, shape.C, shape, options, transposed: true, dOut, weight, hasBias: false, weight, dInput);
         }
         else
         {

@@ -52,15 +52,15 @@ public sealed class OpenCLDiskCacheTests : IDisposable
         {
             Assert.Equal(Expected, RunSaxpy(first, kernel));
             Assert.Equal(Expected, RunSaxpy(first, kernel));
-            Assert.Equal((1, 0), (first.SourceBuilds, first.BinaryLoads));
+            Assert.Equal((1, 0), (first.Compiler.SourceBuilds, first.Compiler.BinaryLoads));
         }
-        var cached = Directory.GetFiles(Path.Combine(folder, OpenCLKernelCache.DiskFolder), "*.bin");
+        var cached = Directory.GetFiles(Path.Combine(folder, OpenCLCompiler.DiskFolder), "*.bin");
         Assert.Single(cached);
         Assert.True(new FileInfo(cached[0]).Length > 0);
 
         using var second = OpenCLTestSupport.Open();
         Assert.Equal(Expected, RunSaxpy(second, kernel));
-        Assert.Equal((0, 1), (second.SourceBuilds, second.BinaryLoads));
+        Assert.Equal((0, 1), (second.Compiler.SourceBuilds, second.Compiler.BinaryLoads));
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class OpenCLDiskCacheTests : IDisposable
     {
         var kernel = UniqueSaxpy();
         using (var first = OpenCLTestSupport.Open()) RunSaxpy(first, kernel);
-        string file = Assert.Single(Directory.GetFiles(Path.Combine(folder, OpenCLKernelCache.DiskFolder), "*.bin"));
+        string file = Assert.Single(Directory.GetFiles(Path.Combine(folder, OpenCLCompiler.DiskFolder), "*.bin"));
         var garbage = new byte[4096];
         new Random(1).NextBytes(garbage);
         File.WriteAllBytes(file, garbage);
@@ -76,16 +76,16 @@ public sealed class OpenCLDiskCacheTests : IDisposable
         using (var second = OpenCLTestSupport.Open())
         {
             Assert.Equal(Expected, RunSaxpy(second, kernel));
-            Assert.Equal((1, 0), (second.SourceBuilds, second.BinaryLoads));
+            Assert.Equal((1, 0), (second.Compiler.SourceBuilds, second.Compiler.BinaryLoads));
         }
         Assert.NotEqual(garbage, File.ReadAllBytes(file));
 
         using var third = OpenCLTestSupport.Open();
         Assert.Equal(Expected, RunSaxpy(third, kernel));
-        Assert.Equal((0, 1), (third.SourceBuilds, third.BinaryLoads));
+        Assert.Equal((0, 1), (third.Compiler.SourceBuilds, third.Compiler.BinaryLoads));
     }
 
-    private string CacheFolder => Path.Combine(folder, OpenCLKernelCache.DiskFolder);
+    private string CacheFolder => Path.Combine(folder, OpenCLCompiler.DiskFolder);
 
     /// <summary>Builds <paramref name="kernel"/> in a fresh accelerator and returns the path of its new cache entry.</summary>
     private string CacheOnce(KernelDescriptor kernel)
@@ -101,11 +101,11 @@ public sealed class OpenCLDiskCacheTests : IDisposable
         using (var second = OpenCLTestSupport.Open())
         {
             Assert.Equal(Expected, RunSaxpy(second, kernel));
-            Assert.Equal((1, 0), (second.SourceBuilds, second.BinaryLoads));
+            Assert.Equal((1, 0), (second.Compiler.SourceBuilds, second.Compiler.BinaryLoads));
         }
         using var third = OpenCLTestSupport.Open();
         Assert.Equal(Expected, RunSaxpy(third, kernel));
-        Assert.Equal((0, 1), (third.SourceBuilds, third.BinaryLoads));
+        Assert.Equal((0, 1), (third.Compiler.SourceBuilds, third.Compiler.BinaryLoads));
     }
 
     /// <summary>A cache entry cut to half its size (PoCL crashed with SIGSEGV on it) is never given to the driver.</summary>
@@ -164,8 +164,8 @@ public sealed class OpenCLDiskCacheTests : IDisposable
         var second = UniqueSaxpy() with { EntryPoint = "ga_saxpy2", OpenCLSource = UniqueSaxpy().OpenCLSource.Replace("ga_saxpy(", "ga_saxpy2(") };
         string firstKey = Path.GetFileNameWithoutExtension(CacheOnce(first));
         string secondKey = Path.GetFileNameWithoutExtension(CacheOnce(second));
-        byte[] foreign = KernelDiskCache.TryRead(OpenCLKernelCache.DiskFolder, secondKey)!;
-        KernelDiskCache.Write(OpenCLKernelCache.DiskFolder, firstKey, foreign);
+        byte[] foreign = KernelDiskCache.TryRead(OpenCLCompiler.DiskFolder, secondKey)!;
+        KernelDiskCache.Write(OpenCLCompiler.DiskFolder, firstKey, foreign);
 
         AssertRebuiltFromSourceThenLoaded(first);
     }
@@ -176,7 +176,7 @@ public sealed class OpenCLDiskCacheTests : IDisposable
     {
         var kernel = UniqueSaxpy();
         using var accelerator = OpenCLTestSupport.Open();
-        string blocked = Path.Combine(CacheFolder, accelerator.CacheKey(kernel) + ".bin");
+        string blocked = Path.Combine(CacheFolder, accelerator.Compiler.CacheKey(kernel) + ".bin");
         Directory.CreateDirectory(blocked);
         File.WriteAllText(Path.Combine(blocked, "keep"), "a folder where the cache entry would go");
 
@@ -191,7 +191,7 @@ public sealed class OpenCLDiskCacheTests : IDisposable
         using var accelerator = OpenCLTestSupport.Open();
         RunSaxpy(accelerator, UniqueSaxpy());
         RunSaxpy(accelerator, UniqueSaxpy() with { Name = "HandWritten.Saxpy2" });
-        Assert.Equal(2, Directory.GetFiles(Path.Combine(folder, OpenCLKernelCache.DiskFolder), "*.bin").Length);
-        Assert.Equal(2, accelerator.SourceBuilds);
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(folder, OpenCLCompiler.DiskFolder), "*.bin").Length);
+        Assert.Equal(2, accelerator.Compiler.SourceBuilds);
     }
 }

@@ -85,7 +85,7 @@ public sealed class OpenCLLaunchTests
         HandWrittenKernels.LaunchGroupIds(accelerator.DefaultStream, new KernelConfig(new Index3D(4, 0, 1), new Index3D(2, 2, 1)), output.View, output.View);
         accelerator.Synchronize();
         Assert.Equal([7, 7], output.ToArray());
-        Assert.Equal(0, accelerator.SourceBuilds + accelerator.BinaryLoads);
+        Assert.Equal(0, accelerator.Compiler.SourceBuilds + accelerator.Compiler.BinaryLoads);
     }
 
     /// <summary>Every scalar type of the ABI keeps its size and bits, including sign and high bits.</summary>
@@ -160,7 +160,7 @@ public sealed class OpenCLLaunchTests
         using var y = accelerator.Allocate<float>([10f, 20f]);
         for (int i = 0; i < 3; i++) HandWrittenKernels.LaunchSaxpy(accelerator.DefaultStream, 1f, x.View, y.View);
         Assert.Equal([13f, 26f], y.ToArray());
-        Assert.Equal(1, accelerator.SourceBuilds + accelerator.BinaryLoads);
+        Assert.Equal(1, accelerator.Compiler.SourceBuilds + accelerator.Compiler.BinaryLoads);
     }
 
     /// <summary>
@@ -235,9 +235,9 @@ public sealed class OpenCLLaunchTests
     {
         const string source = "first\nsecond line   \nthird\nfourth";
         const string log = "error: /tmp/kcache/tempfile_1.cl:2:5: expected ')'\nwarning: /tmp/kcache/tempfile_1.cl:4:1: unused\nnote: /x.cl:2:9: here";
-        Assert.Equal("\n\nsource lines named above:\n    2 | second line\n    4 | fourth", OpenCLKernelCache.QuoteSourceLines(log, source));
-        Assert.Equal("", OpenCLKernelCache.QuoteSourceLines("error: something without a position", source));
-        Assert.Equal("", OpenCLKernelCache.QuoteSourceLines("error: x.cl:99:1: past the end", source));
+        Assert.Equal("\n\nsource lines named above:\n    2 | second line\n    4 | fourth", OpenCLCompiler.QuoteSourceLines(log, source));
+        Assert.Equal("", OpenCLCompiler.QuoteSourceLines("error: something without a position", source));
+        Assert.Equal("", OpenCLCompiler.QuoteSourceLines("error: x.cl:99:1: past the end", source));
     }
 
     [Fact]
@@ -292,6 +292,16 @@ public sealed class OpenCLLaunchTests
             Assert.Contains("HandWritten.Saxpy", e.Message);
             Assert.Contains("parameter 'a'", e.Message);
         }
+    }
+
+    /// <summary>cl.h's names, at the ends of each range of the table and past them.</summary>
+    [Fact]
+    public void ErrorNamesAreCLHsNames()
+    {
+        (int, string)[] names = [(0, "CL_SUCCESS"), (-19, "CL_KERNEL_ARG_INFO_NOT_AVAILABLE"), (-20, "CL_UNKNOWN_ERROR"),
+            (-30, "CL_INVALID_VALUE"), (-54, "CL_INVALID_WORK_GROUP_SIZE"), (-72, "CL_MAX_SIZE_RESTRICTION_EXCEEDED"),
+            (-73, "CL_UNKNOWN_ERROR"), (1, "CL_UNKNOWN_ERROR"), (-1001, "CL_PLATFORM_NOT_FOUND_KHR"), (-9999, "CL_NV_ILLEGAL_MEMORY_ACCESS")];
+        foreach (var (error, name) in names) Assert.Equal(name, OpenCLException.ErrorName(error));
     }
 
     [Fact]

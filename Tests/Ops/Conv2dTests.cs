@@ -12,7 +12,7 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
 {
     /// <summary>
     /// A case: input shape and options, as xunit-serializable values, each with both <see cref="KernelShape"/>s (the
-    /// GPU-shaped direct, tiled and two-pass kernels; the CPU-shaped register-blocked ones).
+    /// GPU-shaped direct, tiled and two-pass kernels; the CPU-shaped im2col + GEMM and register-blocked ones).
     /// </summary>
     public static TheoryData<bool, int, int, int, int, int, int, int, bool, Conv2dPadding> Cases()
     {
@@ -43,8 +43,8 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
         (3, 12, 5, 1, 8, 5, 4, true, Conv2dPadding.Replicate),   // 5×5, W = 1
         (2, 6, 7, 5, 6, 5, 1, false, Conv2dPadding.Zeros),
         (1, 4, 3, 4, 2, 9, 2, true, Conv2dPadding.Replicate),   // 9×9: the window is wider than the image
-        (2, 8, 9, 14, 6, 3, 1, true, Conv2dPadding.Zeros),   // 3×3, W = 14: the blocked kernel's last pixel block half outside
-        (1, 4, 6, 9, 9, 3, 1, false, Conv2dPadding.Replicate),   // 3×3 replicate: blocked forward, direct input gradient
+        (2, 8, 9, 14, 6, 3, 1, true, Conv2dPadding.Zeros),   // 3×3, W = 14, depth 72: four k at a time with no tail
+        (1, 4, 6, 9, 9, 3, 1, false, Conv2dPadding.Replicate),   // 3×3 replicate: im2col forward, direct input gradient
     ];
 
     [Theory]
@@ -135,6 +135,45 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
             string what = $"Conv2d {(gpuShaped ? "GPU" : "CPU")}-shaped parameter gradient {shape} {options}";
             Verify.Close(dWeight, Add(dWeightBefore, expected.DWeight), Atol(magnitude.DWeight), Rtol, $"{what}: dWeight");
             Verify.Close(dBias!, Add(dBiasBefore, expected.DBias!), Atol(magnitude.DBias!), Rtol, $"{what}: dBias");
+        }
+    }
+
+    /// <summary>
+    /// The CPU-shaped forward and input gradient with the column matrix limited to one and to two images' columns of
+    /// the input gradient (6 channels): its batch of 3 runs in chunks of 1, and of 2 + 1 (the forward's 4-channel
+    /// columns in chunks of 1, and of 3); each chunk writes only its own images.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ImToColumnPathRunsABatchInChunksOfImages(int imagesPerChunk)
+    {
+        var shape = new Shape4(3, 4, 5, 6);
+        var options = new Conv2dOptions(OutChannels: 6, KernelSize: 3, Groups: 2, Bias: true, Padding: Conv2dPadding.Zeros);
+        var (x, weight, b) = Inputs(21, shape, options);
+        double[] dOut = Random(22, options.OutputShape(shape).Size);
+        using var kernels = KernelShape.Force(false);
+        Conv2d.ColumnFloatsForTests = imagesPerChunk * Math.Max(shape.C, options.OutChannels) * 9 * shape.Plane;
+        try
+        {
+            using var bx = Upload(x);
+            using var bw = Upload(weight);
+            using var bb = Upload(b!);
+            using var bd = Upload(dOut);
+            using var by = Poisoned<float>(options.OutputShape(shape).Size);
+            using var dx = Poisoned<float>(shape.Size);
+            Conv2d.Forward(Stream, bx.View, shape, bw.View, bb.View, by.View, options);
+            Conv2d.BackwardInput(Stream, bd.View, shape, bw.View, dx.View, options);
+            string what = $"Conv2d im2col in chunks of {imagesPerChunk} image(s) {shape} {options}";
+            var magnitude = Conv2d.ForwardReference(Abs(x), shape, Abs(weight), Abs(b!), options);
+            Verify.Close(Download(by), Conv2d.ForwardReference(x, shape, weight, b, options), Atol(magnitude), Rtol, $"{what}: y");
+            var expected = Conv2d.BackwardReference(x, dOut, shape, weight, options);
+            var inputMagnitude = Conv2d.BackwardReference(Abs(x), Abs(dOut), shape, Abs(weight), options);
+            Verify.Close(Download(dx), expected.DInput, Atol(inputMagnitude.DInput), Rtol, $"{what}: dInput");
+        }
+        finally
+        {
+            Conv2d.ColumnFloatsForTests = null;
         }
     }
 

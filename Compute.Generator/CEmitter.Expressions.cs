@@ -164,14 +164,10 @@ internal sealed partial class CEmitter
 
     private bool CheckGroupContext(SyntaxNode at, string what)
     {
-        if (!isKernel)
-        {
-            Report(Diagnostics.GroupIntrinsicInHelper, at, what, function.Name);
-            return false;
-        }
         if (!isGrouped)
         {
-            Report(Diagnostics.GroupIntrinsicInImplicitKernel, at, what, KernelName);
+            if (isKernel) Report(Diagnostics.GroupIntrinsicInImplicitKernel, at, what, KernelName);
+            else Report(Diagnostics.GroupIntrinsicInHelper, at, what, function.Name, kernelName);
             return false;
         }
         return true;

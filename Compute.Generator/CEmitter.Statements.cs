@@ -164,15 +164,15 @@ internal sealed partial class CEmitter
 
     private void SharedArray(ILocalSymbol symbol, SyntaxNode at, bool topLevel, ITypeSymbol element, ExpressionSyntax lengthExpression)
     {
-        if (!isKernel) return;   // reported by the helper check
         if (!isGrouped)
         {
-            Report(Diagnostics.GroupIntrinsicInImplicitKernel, at, "SharedMemory.Allocate", KernelName);
+            if (isKernel) Report(Diagnostics.GroupIntrinsicInImplicitKernel, at, "SharedMemory.Allocate", KernelName);
+            else Report(Diagnostics.GroupIntrinsicInHelper, at, "SharedMemory.Allocate", function.Name, kernelName);
             return;
         }
         if (!topLevel)
         {
-            Report(Diagnostics.SharedMemoryPlacement, at, function.Name, "is not at the kernel's top level");
+            Report(Diagnostics.SharedMemoryPlacement, at, function.Name, isKernel ? "is not at the kernel's top level" : "is not at the group helper's top level");
             return;
         }
         var length = model.GetConstantValue(lengthExpression);

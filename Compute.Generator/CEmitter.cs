@@ -37,6 +37,8 @@ internal sealed partial class CEmitter
     private IMethodSymbol function = null!;
     private bool isKernel;
     private bool isGrouped;
+    private bool kernelGrouped;                              // the kernel's, for its helpers (group helpers, when grouped)
+    private string kernelName = "";
     private readonly Dictionary<ISymbol, long> sharedArrays = new(SymbolEqualityComparer.Default);
     private readonly HashSet<ISymbol> localViews = new(SymbolEqualityComparer.Default);   // helper parameters viewing shared memory
     private StringBuilder sb = new();
@@ -84,7 +86,9 @@ internal sealed partial class CEmitter
 
     private string EmitKernel(IMethodSymbol kernel, MethodDeclarationSyntax declaration, string entryPoint, int dimensions)
     {
-        Begin(kernel, declaration, isKernel: true, grouped: dimensions == 0);
+        kernelGrouped = dimensions == 0;
+        Begin(kernel, declaration, isKernel: true, grouped: kernelGrouped);
+        kernelName = KernelName;
         var parameters = new List<string>();
         var prologue = new List<string>();
         string l = target.Long;
@@ -144,7 +148,9 @@ internal sealed partial class CEmitter
     private (string Signature, string Body) EmitHelper(IMethodSymbol helper, int sharedMask, string name)
     {
         var declaration = (MethodDeclarationSyntax)helper.DeclaringSyntaxReferences[0].GetSyntax();
-        Begin(helper, declaration, isKernel: false, grouped: false);
+        // A helper of a grouped kernel may use the group (a group helper): this pass only checks it, since the sources
+        // are emitted from the kernel with its group helpers inlined (GroupHelpers.Inline).
+        Begin(helper, declaration, isKernel: false, grouped: kernelGrouped);
         string returnType = helper.ReturnsVoid ? "void" : CType(helper.ReturnType, declaration.ReturnType);
         var parameters = helper.Parameters.Select((p, i) =>
         {

@@ -52,7 +52,7 @@ internal static class Diagnostics
 
     public static readonly DiagnosticDescriptor SharedMemoryPlacement = Error("GPUA0010",
         "Invalid shared memory allocation",
-        "SharedMemory.Allocate in '{0}' {1}; hint: declare 'var tile = SharedMemory.Allocate<float>(256);' at the top level of an explicitly grouped kernel, with a positive compile-time constant length");
+        "SharedMemory.Allocate in '{0}' {1}; hint: declare 'var tile = SharedMemory.Allocate<float>(256);' at the top level of an explicitly grouped kernel (or of a group helper), with a positive compile-time constant length");
 
     public static readonly DiagnosticDescriptor StaticField = Error("GPUA0011",
         "Non-constant static field in a kernel",
@@ -63,8 +63,8 @@ internal static class Diagnostics
         "{0} is not supported in kernels; hint: pass values and ArrayViews by value ('ref' only as the first argument of an Atomic call)");
 
     public static readonly DiagnosticDescriptor GroupIntrinsicInHelper = Error("GPUA0013",
-        "Group intrinsic in a helper method",
-        "'{0}' is used in helper method '{1}'; hint: only the kernel itself may use Group, Grid, SharedMemory and barriers; pass the values the helper needs as parameters");
+        "Group intrinsic in a helper of an implicitly grouped kernel",
+        "'{0}' is used in helper method '{1}', which implicitly grouped kernel '{2}' calls; hint: only explicitly grouped kernels may call group helpers (helpers that use Group, Grid, Warp, SharedMemory or barriers); pass the values the helper needs as parameters");
 
     public static readonly DiagnosticDescriptor InvalidGroupSize = Error("GPUA0014",
         "Invalid GroupSize",
@@ -86,6 +86,14 @@ internal static class Diagnostics
         "Unsupported group operation placement",
         "'{0}' in '{1}' is not a statement of its own; hint: write a group or warp operation as 'var total = Group.AllReduce<AddFloat>(x);' or 'total = Group.AllReduce<AddFloat>(x);', with no other group operation in its arguments");
 
+    public static readonly DiagnosticDescriptor DivergentGroupHelper = Error("GPUA0019",
+        "Group helper called under lane-dependent control flow",
+        "Group helper '{0}' called in '{1}' runs barriers or group operations that some lanes may not reach: {2} depends on the lane ({3}); hint: call a group helper only where every lane of the group calls it, with conditions uniform across the group (Group.Dim*, Grid.Idx*, parameters, Group.AllReduce results), and pass it lane-uniform arguments where it branches on them around a barrier");
+
+    public static readonly DiagnosticDescriptor GroupHelperPlacement = Error("GPUA0020",
+        "Unsupported group helper",
+        "Group helper '{0}' in '{1}' {2}; hint: a group helper (a helper that uses Group, Grid, Warp, SharedMemory or barriers) is inlined at each call: call it as a statement of its own ('Helper(x);', 'var r = Helper(x);' or 'r = Helper(x);'), not inside a switch, and return only at its end");
+
     /// <summary>Every descriptor above by its ID (listed, not found by reflection), for reporting a <see cref="DiagnosticInfo"/>.</summary>
     public static DiagnosticDescriptor ById(string id) =>
         All.FirstOrDefault(d => d.Id == id) ?? throw new System.InvalidOperationException($"diagnostic {id} is not listed in Diagnostics.All");
@@ -95,5 +103,6 @@ internal static class Diagnostics
         KernelSignature, ParameterType, UnsupportedType, UnsupportedStatement, UnsupportedExpression, UnsupportedCall,
         Recursion, GroupIntrinsicInImplicitKernel, DivergentBarrier, SharedMemoryPlacement, StaticField, RefOrPointer,
         GroupIntrinsicInHelper, InvalidGroupSize, BarrierPlacement, AtomicTarget, KernelOverload, GroupOperationPlacement,
+        DivergentGroupHelper, GroupHelperPlacement,
     ];
 }

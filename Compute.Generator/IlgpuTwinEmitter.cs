@@ -168,6 +168,10 @@ internal static class IlgpuTwinEmitter
 
         public override SyntaxNode? VisitMemberAccessExpression(MemberAccessExpressionSyntax node)
         {
+            // One of our types named through its namespace (GpuAttention.Compute.Group, as an inlined group helper may
+            // be written): ILGPU's, whole, rather than only the last name (which would leave the namespace in front).
+            if (model.GetSymbolInfo(node).Symbol is INamedTypeSymbol { Arity: 0 } named && IsOurs(named))
+                return Ilgpu(named.Name).WithTriviaFrom(node);
             // Warps of 32 linear lanes on every device, as the other backends (not ILGPU's device warp).
             if (model.GetSymbolInfo(node).Symbol is IPropertySymbol { ContainingType: var warp } lane && IsOurs(warp) && warp.Name == "Warp")
                 return SyntaxFactory.ParseExpression(lane.Name == "WarpSize" ? "32" : $"{GroupOperations}.LaneIdx").WithTriviaFrom(node);

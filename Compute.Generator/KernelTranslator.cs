@@ -35,22 +35,38 @@ internal static class KernelTranslator
             var cudaEmitter = new CEmitter(CTarget.Cuda, semanticModel.Compilation, diagnostics);
             string cuda = cudaEmitter.EmitUnit(method, declaration, entryPoint, dimensions);
             CheckRecursion(cudaEmitter.Calls, diagnostics);
-            cancellation.ThrowIfCancellationRequested();
-            string openCL = new CEmitter(CTarget.OpenCL, semanticModel.Compilation, null).EmitUnit(method, declaration, entryPoint, dimensions);
-            // The checked variants (GPUATTN_CHECKED=1) are separate sources, so the unchecked ones carry no check at all.
-            cancellation.ThrowIfCancellationRequested();
-            var checkedSources = new CheckedSources(
-                new CEmitter(CTarget.Cuda, semanticModel.Compilation, null, checkedMode: true).EmitUnit(method, declaration, entryPoint, dimensions),
-                new CEmitter(CTarget.OpenCL, semanticModel.Compilation, null, checkedMode: true).EmitUnit(method, declaration, entryPoint, dimensions));
-            string cpu = "";
-            if (dimensions == 0)
+            var helpers = new GroupHelpers(semanticModel.Compilation);
+            if (dimensions == 0 && diagnostics.Count == 0)
             {
-                LaneUniformity.Check(method, declaration, semanticModel, diagnostics);
-                if (diagnostics.Count == 0) cpu = CpuGroupEmitter.Emit(method, declaration, semanticModel, kernelName);
+                LaneUniformity.Check(method, declaration, semanticModel, diagnostics, helpers);
+                helpers.CheckHelpers(method, declaration, semanticModel, diagnostics);
+            }
+            // From here on every backend translates the kernel with its group helpers inlined, checked once more there
+            // (a helper's barrier steered by a lane-dependent argument), with what that finds placed on the kernel's source.
+            var (kernel, body, model) = (method, declaration, semanticModel);
+            if (dimensions == 0 && diagnostics.Count == 0 && helpers.Inline(declaration, semanticModel) is { } inlined)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                (kernel, body, model) = (inlined.Method, inlined.Declaration, inlined.Model);
+                var found = new List<DiagnosticInfo>();
+                cuda = new CEmitter(CTarget.Cuda, model.Compilation, found).EmitUnit(kernel, body, entryPoint, dimensions);
+                LaneUniformity.Check(kernel, body, model, found);
+                diagnostics.AddRange(found.Select(inlined.Map).Distinct());
             }
             if (diagnostics.Count == 0)
-                launcher = LauncherEmitter.Emit(method, kernelName, entryPoint, dimensions, groupSize, cuda, openCL, checkedSources, cpu,
-                    IlgpuTwinEmitter.Emit(method, declaration, semanticModel.Compilation));
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var compilation = model.Compilation;
+                string openCL = new CEmitter(CTarget.OpenCL, compilation, null).EmitUnit(kernel, body, entryPoint, dimensions);
+                // The checked variants (GPUATTN_CHECKED=1) are separate sources, so the unchecked ones carry no check at all.
+                cancellation.ThrowIfCancellationRequested();
+                var checkedSources = new CheckedSources(
+                    new CEmitter(CTarget.Cuda, compilation, null, checkedMode: true).EmitUnit(kernel, body, entryPoint, dimensions),
+                    new CEmitter(CTarget.OpenCL, compilation, null, checkedMode: true).EmitUnit(kernel, body, entryPoint, dimensions));
+                string cpu = dimensions == 0 ? CpuGroupEmitter.Emit(kernel, body, model, kernelName) : "";
+                launcher = LauncherEmitter.Emit(kernel, kernelName, entryPoint, dimensions, groupSize, cuda, openCL, checkedSources, cpu,
+                    IlgpuTwinEmitter.Emit(kernel, body, compilation));
+            }
         }
         return new KernelModel(hintName, ns, new EquatableArray<ContainingType>(containing), new EquatableArray<string>(usings),
             launcher, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutableArray()));

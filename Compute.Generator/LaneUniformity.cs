@@ -9,26 +9,53 @@ namespace GpuAttention.Compute.Generator;
 /// Finds control flow that depends on the lane around a <c>Group.Barrier()</c>: on a GPU, a barrier that some lanes
 /// of a group skip deadlocks or corrupts; here it is a build error. A value is lane-dependent when it derives from
 /// <c>Group.Idx*</c>, <c>Grid.GlobalIndex</c>, an atomic's result, or a local assigned from such a value or under such a
-/// condition. Memory read at a uniform index counts as uniform.
+/// condition. Memory read at a uniform index counts as uniform. A call of a group helper counts as a barrier; the
+/// helper's own body is checked with its parameters uniform, and once more inlined at each call (GroupHelpers), where
+/// its parameters are its arguments.
 /// </summary>
 internal static class LaneUniformity
 {
-    public static void Check(IMethodSymbol method, MethodDeclarationSyntax declaration, SemanticModel model, List<DiagnosticInfo> diagnostics)
+    /// <param name="helpers">
+    /// The kernel's group helpers: a call of one is checked as a barrier (a statement of its own, under lane-uniform
+    /// control flow; GPUA0020, GPUA0019). Null where none can be called (the kernel after inlining).
+    /// </param>
+    /// <param name="helperBody">
+    /// <paramref name="method"/> is a group helper, checked on its own (parameters uniform): its last statement may also
+    /// return a group operation or a group helper's result, as its caller's 'var r = Helper(...)' receives it.
+    /// </param>
+    public static void Check(IMethodSymbol method, MethodDeclarationSyntax declaration, SemanticModel model, List<DiagnosticInfo> diagnostics,
+        GroupHelpers? helpers = null, bool helperBody = false, string? kernelName = null)
     {
         SyntaxNode body = (SyntaxNode?)declaration.Body ?? declaration.ExpressionBody!;
-        var barriers = Barriers(body, model).ToList();
+        var barriers = Barriers(body, model, helpers).ToList();
         if (barriers.Count == 0) return;
         string kernel = $"{method.ContainingType.Name}.{method.Name}";
+        kernelName ??= kernel;
         var varying = VaryingSymbols(body, model);
 
         bool IsVarying(SyntaxNode? node) => node != null && VaryingReason(node, model, varying) != null;
         string Reason(SyntaxNode node) => VaryingReason(node, model, varying) ?? "";
+        bool IsFinalResult(InvocationExpressionSyntax call) =>
+            helperBody && (call.Parent is ArrowExpressionClauseSyntax ||
+                           call.Parent is ReturnStatementSyntax r && declaration.Body?.Statements.LastOrDefault() == r);
 
         foreach (var barrier in barriers)
         {
-            if (IsCollective(barrier, model))
+            var helper = helpers?.Callee(barrier, model);
+            if (helper != null)
             {
-                if (CollectiveStatement(barrier, model) is null)
+                if (barrier.Parent is not ExpressionStatementSyntax && CollectiveStatement(barrier, model) is null && !IsFinalResult(barrier))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GroupHelperPlacement, barrier, helper.Name, kernelName, "is called inside an expression, not as a statement of its own"));
+                    continue;
+                }
+                // Inlining binds arguments to parameters by position.
+                if (barrier.ArgumentList.Arguments.Count != helper.Parameters.Length || barrier.ArgumentList.Arguments.Any(a => a.NameColon != null))
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GroupHelperPlacement, barrier, helper.Name, kernelName, "is called with named or omitted arguments; pass every argument in order"));
+            }
+            else if (IsCollective(barrier, model))
+            {
+                if (CollectiveStatement(barrier, model) is null && !IsFinalResult(barrier))
                     diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GroupOperationPlacement, barrier, barrier.Expression.ToString(), kernel));
             }
             else if (barrier.Parent is not ExpressionStatementSyntax)
@@ -36,24 +63,29 @@ internal static class LaneUniformity
                 diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BarrierPlacement, barrier, kernel, "is not a statement of its own"));
                 continue;
             }
+            void Divergent(string construct, ExpressionSyntax condition) => diagnostics.Add(helper == null
+                ? DiagnosticInfo.Create(Diagnostics.DivergentBarrier, condition, construct, kernel, Reason(condition))
+                : DiagnosticInfo.Create(Diagnostics.DivergentGroupHelper, barrier, helper.Name, kernel, $"{construct.ToLowerInvariant()} '{condition}'", Reason(condition)));
             foreach (var ancestor in barrier.Ancestors().TakeWhile(a => a != body))
             {
                 switch (ancestor)
                 {
                     case SwitchStatementSyntax:
-                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.BarrierPlacement, barrier, kernel, "is inside a switch statement"));
+                        diagnostics.Add(helper == null
+                            ? DiagnosticInfo.Create(Diagnostics.BarrierPlacement, barrier, kernel, "is inside a switch statement")
+                            : DiagnosticInfo.Create(Diagnostics.GroupHelperPlacement, barrier, helper.Name, kernelName, "is called inside a switch statement"));
                         break;
                     case IfStatementSyntax s when IsVarying(s.Condition):
-                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.DivergentBarrier, s.Condition, "The if condition", kernel, Reason(s.Condition)));
+                        Divergent("The if condition", s.Condition);
                         break;
                     case WhileStatementSyntax s when IsVarying(s.Condition):
-                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.DivergentBarrier, s.Condition, "The while condition", kernel, Reason(s.Condition)));
+                        Divergent("The while condition", s.Condition);
                         break;
                     case DoStatementSyntax s when IsVarying(s.Condition):
-                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.DivergentBarrier, s.Condition, "The do-while condition", kernel, Reason(s.Condition)));
+                        Divergent("The do-while condition", s.Condition);
                         break;
                     case ForStatementSyntax s when IsVarying(s.Condition):
-                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.DivergentBarrier, s.Condition!, "The for condition", kernel, Reason(s.Condition!)));
+                        Divergent("The for condition", s.Condition!);
                         break;
                 }
             }
@@ -76,9 +108,10 @@ internal static class LaneUniformity
     }
 
     /// <summary>Group.Barrier() and the group and warp operations: every call that all lanes of a group must reach together.</summary>
-    internal static IEnumerable<InvocationExpressionSyntax> Barriers(SyntaxNode body, SemanticModel model) =>
+    internal static IEnumerable<InvocationExpressionSyntax> Barriers(SyntaxNode body, SemanticModel model, GroupHelpers? helpers = null) =>
         body.DescendantNodes().OfType<InvocationExpressionSyntax>().Where(i =>
-            model.GetSymbolInfo(i).Symbol is IMethodSymbol m && (m.Name == "Barrier" && IsCompute(m.ContainingType, "Group") || IsCollective(m)));
+            model.GetSymbolInfo(i).Symbol is IMethodSymbol m && (m.Name == "Barrier" && IsCompute(m.ContainingType, "Group") || IsCollective(m) ||
+                                                                 helpers != null && helpers.IsGroupHelper(m)));
 
     /// <summary>Group.Reduce/AllReduce/InclusiveScan/ExclusiveScan and Warp.Shuffle/ShuffleDown/ShuffleXor/Reduce.</summary>
     internal static bool IsCollective(IMethodSymbol method) =>

@@ -28,11 +28,21 @@ public static partial class BatchNorm2d
             sum += dy;
             dot += dy * xhat;
         }
+        StoreChunkPartials(sum, dot, partials);
+    }
+
+    /// <summary>
+    /// The group's Σ <paramref name="sum"/> and Σ <paramref name="dot"/> over its lanes, written by lane 0 to
+    /// <c>partials[(c·chunks + k)·2 + {0, 1}]</c> for the (chunk k = Grid.IdxX, channel c = Grid.IdxY) group. A group
+    /// helper (docs/group-operations.md): every lane calls it; also used by <see cref="NamWeighting"/>.
+    /// </summary>
+    internal static void StoreChunkPartials(float sum, float dot, ArrayView<float> partials)
+    {
         float sumTotal = Group.AllReduce<AddFloat>(sum);
         float dotTotal = Group.AllReduce<AddFloat>(dot);
-        if (lane == 0)
+        if (Group.IdxX == 0)
         {
-            int o = (c * Grid.DimX + k) * 2;
+            int o = (Grid.IdxY * Grid.DimX + Grid.IdxX) * 2;
             partials[o] = sumTotal;
             partials[o + 1] = dotTotal;
         }

@@ -81,14 +81,7 @@ public static partial class NamWeighting
             sum += g;
             dot += g * xhat;
         }
-        float sumTotal = Group.AllReduce<AddFloat>(sum);
-        float dotTotal = Group.AllReduce<AddFloat>(dot);
-        if (lane == 0)
-        {
-            int o = (c * Grid.DimX + k) * 2;
-            partials[o] = sumTotal;
-            partials[o + 1] = dotTotal;
-        }
+        BatchNorm2d.StoreChunkPartials(sum, dot, partials);
     }
 
     /// <summary>

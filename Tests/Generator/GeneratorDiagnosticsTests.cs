@@ -20,7 +20,7 @@ public sealed class GeneratorDiagnosticsTests
         { "GPUA0010", "[Kernel] public static void Bad(ArrayView<float> x, int n) { var t = SharedMemory.Allocate<float>(n); t[0] = 1f; }", "n" },
         { "GPUA0011", "static float scale = 2f;\n[Kernel] public static void Bad(Index1D i, ArrayView<float> x) { x[i] = scale; }", "scale" },
         { "GPUA0012", "[Kernel] public static void Bad(Index1D i, ArrayView<float> x) { ref float r = ref x[i]; r = 1f; }", "r = ref x[i]" },
-        { "GPUA0013", "static int Lane() => Group.IdxX;\n[Kernel] public static void Bad(ArrayView<float> x) { x[Lane()] = 1f; }", "Group.IdxX" },
+        { "GPUA0013", "static int Lane() => Group.IdxX;\n[Kernel] public static void Bad(Index1D i, ArrayView<float> x) { int l = Lane(); x[i] = l; }", "Group.IdxX" },
         { "GPUA0014", "[Kernel(GroupSize = 2048)] public static void Bad(ArrayView<float> x) { x[Group.IdxX] = 1f; }", "Kernel(GroupSize = 2048)" },
         { "GPUA0015", "[Kernel] public static void Bad(ArrayView<float> x, int k) { switch (k) { case 1: Group.Barrier(); break; } }", "Group.Barrier()" },
         { "GPUA0016", "[Kernel] public static void Bad(Index1D i, ArrayView<int> x) { int count = 0; Atomic.Add(ref count, 1); x[i] = count; }", "ref count" },
@@ -36,6 +36,9 @@ public sealed class GeneratorDiagnosticsTests
         { "GPUA0009", "[Kernel] public static void Bad(ArrayView<float> x) { float t = Group.Reduce<AddFloat>(1f); if (t > 0f) { Group.Barrier(); } x[0] = t; }", "t > 0f" },
         { "GPUA0009", "[Kernel] public static void Bad(ArrayView<float> x) { if (Warp.LaneIdx == 0) { float t = Warp.Reduce<AddFloat>(1f); x[0] = t; } }", "Warp.LaneIdx == 0" },
         { "GPUA0008", "[Kernel] public static void Bad(Index1D i, ArrayView<float> x) { float t = Group.AllReduce<AddFloat>(x[i]); x[i] = t; }", "Group.AllReduce<AddFloat>(x[i])" },
+        // Group helpers (more in GroupHelperGeneratorTests): a call is a barrier, under uniform control flow, as a statement.
+        { "GPUA0019", "static void Sync() => Group.Barrier();\n[Kernel] public static void Bad(ArrayView<float> x) { if (Group.IdxX == 0) { Sync(); } }", "Sync()" },
+        { "GPUA0020", "static int Lane() => Group.IdxX;\n[Kernel] public static void Bad(ArrayView<float> x) { x[Lane()] = 1f; }", "Lane()" },
     };
 
     [Theory]
@@ -59,7 +62,7 @@ public sealed class GeneratorDiagnosticsTests
         string releases = File.ReadAllText(Path.Combine(root, "AnalyzerReleases.Unshipped.md")) + File.ReadAllText(Path.Combine(root, "AnalyzerReleases.Shipped.md"));
         var ids = typeof(GpuAttention.Compute.Generator.KernelGenerator).Assembly.GetType("GpuAttention.Compute.Generator.Diagnostics")!
             .GetFields().Select(f => f.GetValue(null)).OfType<DiagnosticDescriptor>().Select(d => d.Id).ToList();
-        Assert.Equal(18, ids.Count);
+        Assert.Equal(20, ids.Count);
         foreach (var id in ids) Assert.Contains(id + " |", releases);
         foreach (var id in ids) Assert.Contains(Cases, c => c.Data.Item1 == id);
     }

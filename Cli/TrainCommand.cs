@@ -29,7 +29,8 @@ internal static class TrainCommand
         var attention = new Option<string>("--attention") { Description = "none, se, cbam, ca, nam or gam", DefaultValueFactory = _ => "cbam" };
         var epochs = new Option<int>("--epochs") { Description = "passes over the training set", DefaultValueFactory = _ => 3 };
         var batch = new Option<int>("--batch") { Description = "images per step", DefaultValueFactory = _ => 64 };
-        var lr = new Option<float?>("--lr") { Description = "learning rate (default: 1e-3 for adamw, 0.05 for sgd)" };
+        var lr = new Option<float?>("--lr") { Description = "peak learning rate (default: 3e-3 for adamw, 0.05 for sgd)" };
+        var schedule = new Option<string>("--schedule") { Description = "cosine (lr·(1 + cos(π·step/steps))/2 per step) or constant", DefaultValueFactory = _ => "cosine" };
         var optimizer = new Option<string>("--optimizer") { Description = "adamw or sgd (momentum 0.9)", DefaultValueFactory = _ => "adamw" };
         var seed = new Option<int>("--seed") { Description = "seeds the initialization and the shuffling", DefaultValueFactory = _ => 0 };
         var limit = new Option<int?>("--limit") { Description = "use the first N images of each set (quick runs)" };
@@ -40,7 +41,7 @@ internal static class TrainCommand
         var profile = new Option<bool>("--profile") { Description = "time every kernel launch (each one synchronized) and print where the time went" };
         var command = new Command("train", "Train a small CNN with an attention module on Fashion-MNIST")
         {
-            data, attention, epochs, batch, lr, optimizer, seed, limit, accelerator, save, json, widths, profile,
+            data, attention, epochs, batch, lr, schedule, optimizer, seed, limit, accelerator, save, json, widths, profile,
         };
         command.SetAction(parse =>
         {
@@ -50,9 +51,11 @@ internal static class TrainCommand
             if (!ClassifierNetwork.Attentions.Contains(attentionName))
                 throw new ArgumentException($"--attention '{attentionName}' is unknown (expected {string.Join(", ", ClassifierNetwork.Attentions)})");
             if (optimizerName is not ("adamw" or "sgd")) throw new ArgumentException($"--optimizer '{optimizerName}' is unknown (expected adamw or sgd)");
+            string scheduleName = parse.GetValue(schedule)!.ToLowerInvariant();
+            if (scheduleName is not ("cosine" or "constant")) throw new ArgumentException($"--schedule '{scheduleName}' is unknown (expected cosine or constant)");
             if (epochCount < 1) throw new ArgumentException($"--epochs must be at least 1, got {epochCount}");
             if (batchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {batchSize}");
-            float learningRate = parse.GetValue(lr) ?? (optimizerName == "adamw" ? 1e-3f : 0.05f);
+            float learningRate = parse.GetValue(lr) ?? (optimizerName == "adamw" ? 3e-3f : 0.05f);
             if (!float.IsFinite(learningRate) || learningRate <= 0) throw new ArgumentException($"--lr must be a positive number, got {learningRate.ToString(CultureInfo.InvariantCulture)}");
             int? imageLimit = parse.GetValue(limit);
             if (imageLimit is < 1) throw new ArgumentException($"--limit must be at least 1, got {imageLimit}");
@@ -69,7 +72,7 @@ internal static class TrainCommand
 
             using var context = ComputeContext.Create();
             using var acc = AcceleratorOption.Open(context, parse.GetValue(accelerator), Console.Out);
-            var run = new Run(acc, attentionName, optimizerName, learningRate, batchSize, parse.GetValue(seed), channels, train, test);
+            var run = new Run(acc, attentionName, optimizerName, learningRate, scheduleName, batchSize, parse.GetValue(seed), channels, train, test);
             using var kernels = parse.GetValue(profile) ? KernelProfile.Start(acc) : null;
             try
             {
@@ -119,6 +122,7 @@ internal static class TrainCommand
                 command = "train",
                 attention = run.Attention,
                 optimizer = run.OptimizerName,
+                schedule = run.Schedule,
                 lr = run.LearningRate,
                 batch = run.BatchSize,
                 seed = run.Seed,
@@ -144,10 +148,13 @@ internal static class TrainCommand
         private readonly Optimizer optimizer;
         private readonly CrossEntropyLoss criterion;
         private readonly Random shuffle;
+        private int totalSteps;
 
-        public Run(Accelerator accelerator, string attention, string optimizerName, float lr, int batchSize, int seed, int[] widths, IdxDataset train, IdxDataset test)
+        public Run(Accelerator accelerator, string attention, string optimizerName, float lr, string schedule, int batchSize, int seed, int[] widths,
+            IdxDataset train, IdxDataset test)
         {
             Accelerator = accelerator;
+            Schedule = schedule;
             Attention = attention;
             OptimizerName = optimizerName;
             LearningRate = lr;
@@ -167,6 +174,7 @@ internal static class TrainCommand
         public string Attention { get; }
         public string OptimizerName { get; }
         public float LearningRate { get; }
+        public string Schedule { get; }
         public int BatchSize { get; }
         public int Seed { get; }
         public int[] Widths { get; }
@@ -175,13 +183,14 @@ internal static class TrainCommand
         public Sequential Network { get; }
         public List<double> StepLosses { get; } = [];
 
-        public string Description => $"CNN {string.Join("-", Widths)} + {Attention}, {OptimizerName} lr {LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {BatchSize}, on {Accelerator.Kind}";
+        public string Description => $"CNN {string.Join("-", Widths)} + {Attention}, {OptimizerName} lr {LearningRate.ToString(CultureInfo.InvariantCulture)} {Schedule}, batch {BatchSize}, on {Accelerator.Kind}";
 
         public List<Epoch> Train(int epochs, Action<List<Epoch>> epochDone)
         {
             var results = new List<Epoch>();
             bool interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
             Console.WriteLine($"training {Description}: {TrainSet.Count} train and {TestSet.Count} test images, {epochs} epoch(s)");
+            totalSteps = epochs * ((TrainSet.Count + BatchSize - 1) / BatchSize);
             for (int e = 1; e <= epochs; e++)
             {
                 var clock = Stopwatch.StartNew();
@@ -255,6 +264,7 @@ internal static class TrainCommand
                     var lossTensor = criterion.Forward(y, target);
                     optimizer.ZeroGrad();
                     Network.Backward(criterion.Backward());
+                    optimizer.LearningRate = StepLearningRate(StepLosses.Count);
                     optimizer.Step();
                     loss = lossTensor.ToArray()[0];
                     logits = y.ToArray();
@@ -270,6 +280,13 @@ internal static class TrainCommand
             }
             return (lossSum / done, (double)correct / done);
         }
+
+        /// <summary>
+        /// The learning rate of step <paramref name="step"/> (0-based) of <see cref="totalSteps"/>: constant, or cosine
+        /// decay from the peak at step 0 toward 0 at the end, as <c>tools/train_torch.py --schedule cosine</c>.
+        /// </summary>
+        private float StepLearningRate(int step) =>
+            Schedule == "constant" ? LearningRate : (float)(LearningRate * (1 + Math.Cos(Math.PI * step / totalSteps)) / 2);
 
         /// <summary>Test-set accuracy in eval mode (running statistics), in batches of 500.</summary>
         private double Evaluate()

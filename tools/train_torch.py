@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The network `gpuattn train` trains, in PyTorch, on the same data, for the time-per-epoch comparison (DESIGN §11, §12).
 
-    /usr/bin/python3 tools/train_torch.py [--attention cbam] [--epochs 1] [--batch 64] [--lr 1e-3] [--widths 32,64,128]
+    /usr/bin/python3 tools/train_torch.py [--attention cbam] [--epochs 1] [--batch 64] [--lr 1e-3] [--schedule cosine] [--widths 32,64,128]
                                           [--limit N] [--threads 2] [--json FILE]
 
 Runs Debian's python3-torch on the CPU with --threads threads (2, this machine's cores): AdamW, cross-entropy, the
@@ -11,6 +11,7 @@ the train loss, train and test accuracy and seconds.
 import argparse
 import gzip
 import json
+import math
 import os
 import struct
 import sys
@@ -48,6 +49,8 @@ def main():
     parser.add_argument('--epochs', type=int, default=1)
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--lr', type=float, default=1e-3)
+    parser.add_argument('--schedule', default='cosine', choices=['cosine', 'constant'],
+                        help='cosine: lr·(1 + cos(π·step/steps))/2 per step, to 0 at the last; constant: lr throughout')
     parser.add_argument('--widths', default='32,64,128')
     parser.add_argument('--limit', type=int, default=None)
     parser.add_argument('--seed', type=int, default=0)
@@ -61,6 +64,8 @@ def main():
     widths = [int(w) for w in args.widths.split(',')]
     model = classifier_network(args.attention, widths)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
+    steps = args.epochs * ((len(train_y) + args.batch - 1) // args.batch)
+    step = 0
     epochs = []
     print(f'PyTorch {torch.__version__}, {torch.get_num_threads()} threads: CNN {args.widths} + {args.attention}, '
           f'{len(train_y)} train and {len(test_y)} test images')
@@ -70,6 +75,10 @@ def main():
         start, loss_sum, correct = time.perf_counter(), 0.0, 0
         for i in range(0, len(order), args.batch):
             index = order[i:i + args.batch]
+            if args.schedule == 'cosine':
+                for group in optimizer.param_groups:
+                    group['lr'] = args.lr * (1 + math.cos(math.pi * step / steps)) / 2
+            step += 1
             x, y = train_x[index], train_y[index]
             logits = model(x)
             loss = F.cross_entropy(logits, y)
@@ -90,7 +99,7 @@ def main():
     if args.json:
         with open(args.json, 'w') as f:
             json.dump({'torch': torch.__version__, 'threads': args.threads, 'attention': args.attention, 'widths': widths,
-                       'batch': args.batch, 'lr': args.lr, 'epochs': epochs}, f, indent=2)
+                       'batch': args.batch, 'lr': args.lr, 'schedule': args.schedule, 'epochs': epochs}, f, indent=2)
 
 
 if __name__ == '__main__':

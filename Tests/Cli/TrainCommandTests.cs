@@ -125,6 +125,7 @@ public sealed class TrainCommandTests
     [InlineData("--lr", "NaN", "--lr must be a positive number, got NaN")]
     [InlineData("--lr", "-0.1", "--lr must be a positive number, got -0.1")]
     [InlineData("--attention", "bam", "--attention 'bam' is unknown (expected none, gam, cbam, ca, nam, se)")]
+    [InlineData("--schedule", "linear", "--schedule 'linear' is unknown (expected cosine or constant)")]
     [InlineData("--widths", "8,16", "--widths must be three positive channel counts like 32,64,128, got '8,16'")]
     [InlineData("--data", "/nonexistent", "--data: folder '/nonexistent' does not exist")]
     public void BadOptionsAreOneLine(string option, string value, string message)

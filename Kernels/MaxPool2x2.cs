@@ -35,7 +35,7 @@ public static partial class MaxPool2x2
             {
                 int p = first + a * width + b;
                 float v = x[plane + p];
-                if (v > best || float.IsNaN(v))
+                if (Pooling.TakesMaximum(v, best))
                 {
                     best = v;
                     bestIndex = p;

@@ -29,7 +29,7 @@ public static partial class Pooling
         {
             float v = x[start + p];
             // F.max_pool2d's rule (not Beats'): larger, or NaN; so the first of equal numbers and the last NaN.
-            if (bestIndex < 0 || v > best || float.IsNaN(v))
+            if (bestIndex < 0 || TakesMaximum(v, best))
             {
                 best = v;
                 bestIndex = p;
@@ -83,7 +83,7 @@ public static partial class Pooling
         for (int p = 1; p < plane; p++)
         {
             float v = x[start + p];
-            if (v > best || float.IsNaN(v))
+            if (TakesMaximum(v, best))
             {
                 best = v;
                 bestIndex = p;

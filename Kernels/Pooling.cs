@@ -36,6 +36,12 @@ namespace GpuAttention.Kernels;
 /// </summary>
 public static partial class Pooling
 {
+    /// <summary>
+    /// F.max_pool2d's rule for a scan in order: <paramref name="v"/> takes over from <paramref name="best"/> when it is
+    /// larger or NaN, so the first of equal maxima and the last NaN win (every max pool of the library uses it).
+    /// </summary>
+    internal static bool TakesMaximum(float v, float best) => v > best || float.IsNaN(v);
+
     /// <summary>Lanes of a plane-reduction group.</summary>
     private const int PlaneGroup = 256;
 

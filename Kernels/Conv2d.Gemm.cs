@@ -32,6 +32,9 @@ public static partial class Conv2d
     [ThreadStatic]
     internal static int? ColumnFloatsForTests;
 
+    /// <summary>Images per chunk whose column matrices (<paramref name="perImage"/> floats each) fit <see cref="MaxColumnFloats"/>: at least 1, at most the batch.</summary>
+    private static int ImagesPerChunk(long perImage, int batch) => (int)Math.Clamp((ColumnFloatsForTests ?? MaxColumnFloats) / perImage, 1, batch);
+
     /// <summary>
     /// Lane ((((n·S + s)·K + i)·K + j)·H + h) writes row h of column row s·K² + i·K + j of image n:
     /// <c>cols[n][s·K² + i·K + j][h·W + w] = src[n, s, r(h+i−p), r(w+j−p)]</c> for every w, r clamping (replicate) or 0
@@ -123,7 +126,7 @@ public static partial class Conv2d
     {
         int k = options.KernelSize, plane = shape.Plane;
         long perImage = (long)srcChannels * k * k * plane;
-        int chunk = (int)Math.Clamp((ColumnFloatsForTests ?? MaxColumnFloats) / perImage, 1, shape.N);
+        int chunk = ImagesPerChunk(perImage, shape.N);
         using (var cols = stream.Accelerator.Allocate<float>(checked(chunk * perImage)))
         {
             for (int n0 = 0; n0 < shape.N; n0 += chunk)
@@ -246,7 +249,7 @@ public static partial class Conv2d
     {
         int k = options.KernelSize, g = options.Groups, plane = shape.Plane, o = options.OutChannels;
         long perImage = (long)shape.C * k * k * plane;
-        int chunk = (int)Math.Clamp((ColumnFloatsForTests ?? MaxColumnFloats) / perImage, 1, shape.N);
+        int chunk = ImagesPerChunk(perImage, shape.N);
         int weightLanes = g * Blocks(o / g);
         using (var colsT = stream.Accelerator.Allocate<float>(checked(chunk * perImage)))
         {

@@ -66,9 +66,10 @@ internal static class Output
     /// <summary>Writes where a <see cref="KernelProfile"/>'s time went: one row per kernel, the most time first.</summary>
     public static void WriteProfile(KernelProfile profile)
     {
-        double total = profile.TotalSeconds;
+        var entries = profile.Entries;   // one snapshot for the rows and their total
+        double total = entries.Sum(e => e.Seconds);
         var table = Table("kernel", "launches", "ms", "ms/launch", "share");
-        foreach (var e in profile.Entries)
+        foreach (var e in entries)
             table.AddRow(e.Kernel, e.Launches.ToString(CultureInfo.InvariantCulture), (e.Seconds * 1e3).ToString("F1", CultureInfo.InvariantCulture),
                 (e.Seconds * 1e3 / e.Launches).ToString("F3", CultureInfo.InvariantCulture),
                 (total > 0 ? 100 * e.Seconds / total : 0).ToString("F1", CultureInfo.InvariantCulture) + "%");

@@ -32,8 +32,19 @@ public static partial class Conv2d
     [ThreadStatic]
     internal static int? ColumnFloatsForTests;
 
-    /// <summary>Images per chunk whose column matrices (<paramref name="perImage"/> floats each) fit <see cref="MaxColumnFloats"/>: at least 1, at most the batch.</summary>
-    private static int ImagesPerChunk(long perImage, int batch) => (int)Math.Clamp((ColumnFloatsForTests ?? MaxColumnFloats) / perImage, 1, batch);
+    /// <summary>
+    /// Rents a column matrix for as many images (<paramref name="perImage"/> floats each) as fit
+    /// <see cref="MaxColumnFloats"/> (at least 1, at most the batch) and calls <paramref name="launch"/>(first image,
+    /// images, columns) for each chunk of the batch in order, then hands the matrix back: the allocator reuses memory in
+    /// the default stream's order, so on another stream it waits for the launches first.
+    /// </summary>
+    private static void InImageChunks(AcceleratorStream stream, long perImage, int batch, Action<int, int, ArrayView<float>> launch)
+    {
+        int chunk = (int)Math.Clamp((ColumnFloatsForTests ?? MaxColumnFloats) / perImage, 1, batch);
+        using var columns = stream.Accelerator.Allocate<float>(checked(chunk * perImage));
+        for (int n0 = 0; n0 < batch; n0 += chunk) launch(n0, Math.Min(chunk, batch - n0), columns.View);
+        if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
+    }
 
     /// <summary>
     /// Lane ((((n·S + s)·K + i)·K + j)·H + h) writes row h of column row s·K² + i·K + j of image n:
@@ -125,23 +136,15 @@ public static partial class Conv2d
         ArrayView<float> src, ArrayView<float> weight, bool hasBias, ArrayView<float> bias, ArrayView<float> dst)
     {
         int k = options.KernelSize, plane = shape.Plane;
-        long perImage = (long)srcChannels * k * k * plane;
-        int chunk = ImagesPerChunk(perImage, shape.N);
-        using (var cols = stream.Accelerator.Allocate<float>(checked(chunk * perImage)))
+        InImageChunks(stream, (long)srcChannels * k * k * plane, shape.N, (n0, images, cols) =>
         {
-            for (int n0 = 0; n0 < shape.N; n0 += chunk)
-            {
-                int images = Math.Min(chunk, shape.N - n0);
-                var from = src.SubView((long)n0 * srcChannels * plane, (long)images * srcChannels * plane);
-                var to = dst.SubView((long)n0 * dstChannels * plane, (long)images * dstChannels * plane);
-                Conv2dIm2colKernel.Launch(stream, checked(images * srcChannels * k * k * shape.H), srcChannels, shape.H, shape.W, k,
-                    Replicate(options), from, cols.View);
-                Conv2dGemmKernel.Launch(stream, images * dstChannels, srcChannels, dstChannels, options.Groups, k * k, plane,
-                    transposed ? 1 : 0, hasBias ? 1 : 0, weight, hasBias ? bias : weight, cols.View, to);
-            }
-            // The allocator reuses memory in the default stream's order; on another stream, wait before handing it back.
-            if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
-        }
+            var from = src.SubView((long)n0 * srcChannels * plane, (long)images * srcChannels * plane);
+            var to = dst.SubView((long)n0 * dstChannels * plane, (long)images * dstChannels * plane);
+            Conv2dIm2colKernel.Launch(stream, checked(images * srcChannels * k * k * shape.H), srcChannels, shape.H, shape.W, k,
+                Replicate(options), from, cols);
+            Conv2dGemmKernel.Launch(stream, images * dstChannels, srcChannels, dstChannels, options.Groups, k * k, plane,
+                transposed ? 1 : 0, hasBias ? 1 : 0, weight, hasBias ? bias : weight, cols, to);
+        });
     }
 
     /// <summary>
@@ -248,21 +251,14 @@ public static partial class Conv2d
         ArrayView<float> dWeight, ArrayView<float> dBias, Conv2dOptions options)
     {
         int k = options.KernelSize, g = options.Groups, plane = shape.Plane, o = options.OutChannels;
-        long perImage = (long)shape.C * k * k * plane;
-        int chunk = ImagesPerChunk(perImage, shape.N);
         int weightLanes = g * Blocks(o / g);
-        using (var colsT = stream.Accelerator.Allocate<float>(checked(chunk * perImage)))
+        InImageChunks(stream, (long)shape.C * k * k * plane, shape.N, (n0, images, colsT) =>
         {
-            for (int n0 = 0; n0 < shape.N; n0 += chunk)
-            {
-                int images = Math.Min(chunk, shape.N - n0);
-                var from = x.SubView((long)n0 * shape.C * plane, (long)images * shape.C * plane);
-                var gradient = dOut.SubView((long)n0 * o * plane, (long)images * o * plane);
-                Conv2dIm2colTransposedKernel.Launch(stream, images * shape.H, shape.C, shape.H, shape.W, k, Replicate(options), from, colsT.View);
-                Conv2dGemmWeightGradientKernel.Launch(stream, weightLanes + (options.Bias ? o : 0), images, shape.C, o, g, k * k, plane,
-                    weightLanes, gradient, colsT.View, dWeight, options.Bias ? dBias : dWeight);
-            }
-            if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
-        }
+            var from = x.SubView((long)n0 * shape.C * plane, (long)images * shape.C * plane);
+            var gradient = dOut.SubView((long)n0 * o * plane, (long)images * o * plane);
+            Conv2dIm2colTransposedKernel.Launch(stream, images * shape.H, shape.C, shape.H, shape.W, k, Replicate(options), from, colsT);
+            Conv2dGemmWeightGradientKernel.Launch(stream, weightLanes + (options.Bias ? o : 0), images, shape.C, o, g, k * k, plane,
+                weightLanes, gradient, colsT, dWeight, options.Bias ? dBias : dWeight);
+        });
     }
 }

@@ -88,6 +88,75 @@ public static partial class BatchNorm2d
     }
 
     /// <summary>
+    /// CPU-shaped <see cref="BatchNormBackwardPartialSums"/>: lane i = c·chunks + k sums Σ g and Σ g·x̂ over images
+    /// [k·perChunk, (k + 1)·perChunk) of channel c, plane by plane along unit-stride rows, two running sums each
+    /// (p even, odd), into <c>partials[i·2 + {0, 1}]</c> for <see cref="BatchNormBackwardCombine"/>.
+    /// </summary>
+    [Kernel]
+    public static void BatchNormBackwardPartialSumsRows(Index1D i, int channels, int plane, int batch, int chunks, int perChunk, int relu,
+        ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma,
+        ArrayView<float> beta, ArrayView<float> partials)
+    {
+        int lane = i;
+        int c = lane / chunks;
+        int n0 = (lane - c * chunks) * perChunk;
+        int n1 = Math.Min(n0 + perChunk, batch);
+        float mu = mean[c], inv = invstd[c], g = gamma[c], b = beta[c];
+        float sum0 = 0f, sum1 = 0f, dot0 = 0f, dot1 = 0f;
+        for (int n = n0; n < n1; n++)
+        {
+            int start = (n * channels + c) * plane;
+            int end = start + plane;
+            int e = start;
+            for (; e + 2 <= end; e += 2)
+            {
+                float xhat0 = (x[e] - mu) * inv, xhat1 = (x[e + 1] - mu) * inv;
+                float dy0 = Masked(dOut[e], xhat0, g, b, relu), dy1 = Masked(dOut[e + 1], xhat1, g, b, relu);
+                sum0 += dy0;
+                sum1 += dy1;
+                dot0 += dy0 * xhat0;
+                dot1 += dy1 * xhat1;
+            }
+            if (e < end)
+            {
+                float xhat = (x[e] - mu) * inv;
+                float dy = Masked(dOut[e], xhat, g, b, relu);
+                sum0 += dy;
+                dot0 += dy * xhat;
+            }
+        }
+        partials[lane * 2] = sum0 + sum1;
+        partials[lane * 2 + 1] = dot0 + dot1;
+    }
+
+    /// <summary>g = dY, or 0 where the fused ReLU's input γ·x̂ + β is not above 0 (PyTorch's threshold_backward).</summary>
+    private static float Masked(float dy, float xhat, float gamma, float beta, int relu) => relu != 0 && !(gamma * xhat + beta > 0f) ? 0f : dy;
+
+    /// <summary>
+    /// CPU-shaped <see cref="BatchNormBackwardInput"/>: lane i writes row i (of N·C) of dX with its channel's numbers
+    /// read once: a unit-stride loop with no division per element, the same arithmetic per element.
+    /// </summary>
+    [Kernel]
+    public static void BatchNormBackwardInputRows(Index1D i, int channels, int plane, int training, int relu, float inverseCount,
+        ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma,
+        ArrayView<float> beta, ArrayView<float> totals, ArrayView<float> dInput)
+    {
+        int row = i;
+        int c = row % channels;
+        int start = row * plane;
+        float mu = mean[c], inv = invstd[c], g = gamma[c], b = beta[c];
+        float scale = g * inv;
+        float meanG = training != 0 ? totals[c] * inverseCount : 0f;
+        float meanGXhat = training != 0 ? totals[channels + c] * inverseCount : 0f;
+        for (int e = start; e < start + plane; e++)
+        {
+            float xhat = (x[e] - mu) * inv;
+            float dy = Masked(dOut[e], xhat, g, b, relu);
+            dInput[e] = scale * (training != 0 ? dy - meanG - xhat * meanGXhat : dy);
+        }
+    }
+
+    /// <summary>
     /// Backward of <see cref="ForwardTraining"/> (<paramref name="training"/> true) or <see cref="ForwardInference"/>:
     /// overwrites <paramref name="dInput"/>, accumulates <c>dγ += Σ g·x̂</c> and <c>dβ += Σ g</c>.
     /// <paramref name="saveMean"/> and <paramref name="saveInvstd"/> are what that forward wrote; <paramref name="relu"/>
@@ -100,8 +169,12 @@ public static partial class BatchNorm2d
         const string op = "BatchNorm2d Backward";
         CheckBackward(op, x, dOut, gamma, beta, saveMean, saveInvstd, workspace, dInput, dGamma, dBeta, shape);
         var totals = LaunchParameterGradients(stream, x, dOut, saveMean, saveInvstd, gamma, beta, workspace, dGamma, dBeta, shape, relu);
-        BatchNormBackwardInputKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.Plane, training ? 1 : 0, relu ? 1 : 0,
-            1f / (shape.N * shape.Plane), x, dOut, saveMean, saveInvstd, gamma, beta, totals, dInput);
+        if (KernelShape.GpuShaped(stream))
+            BatchNormBackwardInputKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.Plane, training ? 1 : 0, relu ? 1 : 0,
+                1f / (shape.N * shape.Plane), x, dOut, saveMean, saveInvstd, gamma, beta, totals, dInput);
+        else
+            BatchNormBackwardInputRowsKernel.Launch(stream, shape.N * shape.C, shape.C, shape.Plane, training ? 1 : 0, relu ? 1 : 0,
+                1f / (shape.N * shape.Plane), x, dOut, saveMean, saveInvstd, gamma, beta, totals, dInput);
     }
 
     /// <summary>The checks of a backward pass (BatchNorm2d's and NAM's).</summary>
@@ -129,11 +202,21 @@ public static partial class BatchNorm2d
         ArrayView<float> dGamma, ArrayView<float> dBeta, Shape4 shape, bool relu)
     {
         int chunks = Chunks(shape);
-        int perChannel = shape.N * shape.Plane;
-        var partials = workspace.SubView(0, 2L * shape.C * chunks);
         var totals = workspace.SubView(3L * shape.C * chunks, 2L * shape.C);
-        BatchNormBackwardPartialSumsKernel.Launch(stream, new KernelConfig(new Index3D(chunks, shape.C, 1), new Index3D(GroupSize, 1, 1)),
-            x, dOut, mean, invstd, gamma, beta, relu ? 1 : 0, shape.C, shape.Plane, (perChannel + chunks - 1) / chunks, perChannel, partials);
+        if (KernelShape.GpuShaped(stream))
+        {
+            int perChannel = shape.N * shape.Plane;
+            BatchNormBackwardPartialSumsKernel.Launch(stream, new KernelConfig(new Index3D(chunks, shape.C, 1), new Index3D(GroupSize, 1, 1)),
+                x, dOut, mean, invstd, gamma, beta, relu ? 1 : 0, shape.C, shape.Plane, (perChannel + chunks - 1) / chunks, perChannel,
+                workspace.SubView(0, 2L * shape.C * chunks));
+        }
+        else
+        {
+            (chunks, int perChunk) = ImageChunks(shape);
+            BatchNormBackwardPartialSumsRowsKernel.Launch(stream, shape.C * chunks, shape.C, shape.Plane, shape.N, chunks, perChunk, relu ? 1 : 0,
+                x, dOut, mean, invstd, gamma, beta, workspace.SubView(0, 2L * shape.C * chunks));
+        }
+        var partials = workspace.SubView(0, 2L * shape.C * chunks);
         BatchNormBackwardCombineKernel.Launch(stream, shape.C, partials, chunks, shape.C, dGamma, dBeta, totals);
         return totals;
     }

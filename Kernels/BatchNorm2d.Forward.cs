@@ -140,6 +140,110 @@ public static partial class BatchNorm2d
         y[i] = relu != 0 ? MathF.Max(v, 0f) : v;
     }
 
+    /// <summary>
+    /// CPU-shaped (<see cref="KernelShape"/>): lane i = c·chunks + k takes images [k·perChunk, (k + 1)·perChunk) of
+    /// channel c, plane by plane: the plane's mean from a unit-stride sum, its M2 = Σ(x − plane mean)² from a second
+    /// pass over the same plane (still in cache), then Chan's merge into the lane's running (count, mean, M2) in image
+    /// order. Writes <c>partials[i·3 + {0, 1, 2}]</c> in <see cref="BatchNormPartialStatistics"/>'s layout, so
+    /// <see cref="BatchNormCombineStatistics"/> merges them the same way.
+    /// </summary>
+    [Kernel]
+    public static void BatchNormPartialStatisticsRows(Index1D i, int channels, int plane, int batch, int chunks, int perChunk,
+        ArrayView<float> x, ArrayView<float> partials)
+    {
+        int lane = i;
+        int c = lane / chunks;
+        int n0 = (lane - c * chunks) * perChunk;
+        int n1 = Math.Min(n0 + perChunk, batch);
+        float size = plane;
+        float count = 0f, mean = 0f, m2 = 0f;
+        for (int n = n0; n < n1; n++)
+        {
+            int start = (n * channels + c) * plane;
+            float planeMean = PlaneSum(x, start, plane, 0, 0f) / size;
+            float planeM2 = PlaneSum(x, start, plane, 1, planeMean);
+            // The weighted mean rather than mean + d·size/total: an ∞ plane mean stays ∞ (a NaN in M2), as in the group kernel.
+            float total = count + size;
+            float d = planeMean - mean;
+            m2 += planeM2 + d * d * (count * size / total);
+            mean = (count * mean + size * planeMean) / total;
+            count = total;
+        }
+        partials[lane * 3] = count;
+        partials[lane * 3 + 1] = mean;
+        partials[lane * 3 + 2] = m2;
+    }
+
+    /// <summary>
+    /// Σ x[start + p] over the plane (<paramref name="squares"/> 0), or Σ (x[start + p] − shift)² (1): four running
+    /// sums (p mod 4) folded as (s0 + s1) + (s2 + s3), so the adds do not wait on each other.
+    /// </summary>
+    private static float PlaneSum(ArrayView<float> x, int start, int plane, int squares, float shift)
+    {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int p = 0;
+        if (squares == 0)
+        {
+            for (; p + 4 <= plane; p += 4)
+            {
+                s0 += x[start + p];
+                s1 += x[start + p + 1];
+                s2 += x[start + p + 2];
+                s3 += x[start + p + 3];
+            }
+            for (; p < plane; p++) s0 += x[start + p];
+        }
+        else
+        {
+            for (; p + 4 <= plane; p += 4)
+            {
+                float d0 = x[start + p] - shift, d1 = x[start + p + 1] - shift, d2 = x[start + p + 2] - shift, d3 = x[start + p + 3] - shift;
+                s0 += d0 * d0;
+                s1 += d1 * d1;
+                s2 += d2 * d2;
+                s3 += d3 * d3;
+            }
+            for (; p < plane; p++)
+            {
+                float d = x[start + p] - shift;
+                s0 += d * d;
+            }
+        }
+        return s0 + s1 + (s2 + s3);
+    }
+
+    /// <summary>
+    /// CPU-shaped <see cref="BatchNormApply"/>: lane i applies row i (of N·C) with its channel's four numbers read once,
+    /// a unit-stride loop with no division per element.
+    /// </summary>
+    [Kernel]
+    public static void BatchNormApplyRows(Index1D i, int channels, int plane, int relu, ArrayView<float> x, ArrayView<float> mean,
+        ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y)
+    {
+        int row = i;
+        int c = row % channels;
+        int start = row * plane;
+        float mu = mean[c], inv = invstd[c], g = gamma[c], b = beta[c];
+        if (relu != 0)
+        {
+            for (int p = start; p < start + plane; p++) y[p] = MathF.Max(g * ((x[p] - mu) * inv) + b, 0f);
+        }
+        else
+        {
+            for (int p = start; p < start + plane; p++) y[p] = g * ((x[p] - mu) * inv) + b;
+        }
+    }
+
+    /// <summary>
+    /// The image chunks of the CPU-shaped reductions: at most <see cref="Chunks"/> (so the partials fit the workspace)
+    /// and at most N; returns the chunk count actually used and the images per chunk.
+    /// </summary>
+    internal static (int Chunks, int PerChunk) ImageChunks(Shape4 shape)
+    {
+        int perChunk = (shape.N + Math.Min(shape.N, Chunks(shape)) - 1) / Math.Min(shape.N, Chunks(shape));
+        return ((shape.N + perChunk - 1) / perChunk, perChunk);
+    }
+
     /// <summary>The index in NCHW of the j-th element (j = n·H·W + p) of channel c.</summary>
     public static long Element(int j, int c, int channels, int plane)
     {
@@ -203,18 +307,33 @@ public static partial class BatchNorm2d
     internal static void LaunchStatistics(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> workspace, Shape4 shape,
         float momentum, float eps, ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvstd)
     {
-        int chunks = Chunks(shape);
-        int perChannel = shape.N * shape.Plane;
-        int perChunk = (perChannel + chunks - 1) / chunks;
+        int chunks;
+        if (KernelShape.GpuShaped(stream))
+        {
+            chunks = Chunks(shape);
+            int perChannel = shape.N * shape.Plane;
+            BatchNormPartialStatisticsKernel.Launch(stream, new KernelConfig(new Index3D(chunks, shape.C, 1), new Index3D(GroupSize, 1, 1)),
+                x, shape.C, shape.Plane, (perChannel + chunks - 1) / chunks, perChannel, workspace.SubView(0, 3L * shape.C * chunks));
+        }
+        else
+        {
+            (chunks, int perChunk) = ImageChunks(shape);
+            BatchNormPartialStatisticsRowsKernel.Launch(stream, shape.C * chunks, shape.C, shape.Plane, shape.N, chunks, perChunk, x,
+                workspace.SubView(0, 3L * shape.C * chunks));
+        }
         var partials = workspace.SubView(0, 3L * shape.C * chunks);
-        BatchNormPartialStatisticsKernel.Launch(stream, new KernelConfig(new Index3D(chunks, shape.C, 1), new Index3D(GroupSize, 1, 1)),
-            x, shape.C, shape.Plane, perChunk, perChannel, partials);
         BatchNormCombineStatisticsKernel.Launch(stream, shape.C, partials, chunks, eps, momentum, runningMean, runningVar, saveMean, saveInvstd);
     }
 
     private static void LaunchApply(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invstd,
-        ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, Shape4 shape, bool relu) =>
-        BatchNormApplyKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.Plane, relu ? 1 : 0, x, mean, invstd, gamma, beta, y);
+        ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, Shape4 shape, bool relu)
+    {
+        int size = checked((int)shape.Size);
+        if (KernelShape.GpuShaped(stream))
+            BatchNormApplyKernel.Launch(stream, size, shape.C, shape.Plane, relu ? 1 : 0, x, mean, invstd, gamma, beta, y);
+        else
+            BatchNormApplyRowsKernel.Launch(stream, shape.N * shape.C, shape.C, shape.Plane, relu ? 1 : 0, x, mean, invstd, gamma, beta, y);
+    }
 
     /// <summary>
     /// The double-precision reference forward: returns y; in train mode also updates <paramref name="runningMean"/> and

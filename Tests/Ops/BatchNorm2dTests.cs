@@ -16,25 +16,28 @@ public abstract class BatchNorm2dTests(AcceleratorKind kind) : OpTest(kind)
         new(2, 6, 7, 5), new(1, 3, 1, 9), new(3, 12, 5, 1), new(1, 5, 1, 2), new(1, 257, 2, 3), new(2, 3, 37, 29), new(4, 2, 33, 31),
     ];
 
-    public static TheoryData<int, float, bool> ForwardCases()
+    /// <summary>Every shape with each <see cref="KernelShape"/> (GPU-shaped grouped reductions, CPU-shaped rows).</summary>
+    public static TheoryData<bool, int, float, bool> ForwardCases()
     {
-        var data = new TheoryData<int, float, bool>();
-        for (int s = 0; s < Shapes.Length; s++)
-        {
-            data.Add(s, 0.1f, s % 2 == 1);
-            data.Add(s, 0.01f, s % 2 == 0);   // CBAM's momentum
-        }
+        var data = new TheoryData<bool, int, float, bool>();
+        foreach (bool gpuShaped in new[] { true, false })
+            for (int s = 0; s < Shapes.Length; s++)
+            {
+                data.Add(gpuShaped, s, 0.1f, s % 2 == 1);
+                data.Add(gpuShaped, s, 0.01f, s % 2 == 0);   // CBAM's momentum
+            }
         return data;
     }
 
-    public static TheoryData<int, bool, bool> BackwardCases()
+    public static TheoryData<bool, int, bool, bool> BackwardCases()
     {
-        var data = new TheoryData<int, bool, bool>();
-        for (int s = 0; s < Shapes.Length; s++)
-        {
-            data.Add(s, true, s % 2 == 1);
-            data.Add(s, false, s % 2 == 0);
-        }
+        var data = new TheoryData<bool, int, bool, bool>();
+        foreach (bool gpuShaped in new[] { true, false })
+            for (int s = 0; s < Shapes.Length; s++)
+            {
+                data.Add(gpuShaped, s, true, s % 2 == 1);
+                data.Add(gpuShaped, s, false, s % 2 == 0);
+            }
         return data;
     }
 
@@ -47,8 +50,9 @@ public abstract class BatchNorm2dTests(AcceleratorKind kind) : OpTest(kind)
 
     [Theory]
     [MemberData(nameof(ForwardCases))]
-    public void ForwardTrainingMatchesReference(int shapeIndex, float momentum, bool relu)
+    public void ForwardTrainingMatchesReference(bool gpuShaped, int shapeIndex, float momentum, bool relu)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = Shapes[shapeIndex];
         CountGroups(shape.C);   // one group per channel
         double[] x = Random(100 + shapeIndex, shape.Size, -2, 3);
@@ -66,13 +70,19 @@ public abstract class BatchNorm2dTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [InlineData(0, false)]
-    [InlineData(1, true)]
-    [InlineData(2, false)]
-    [InlineData(4, true)]
-    [InlineData(5, false)]
-    public void ForwardInferenceMatchesReference(int shapeIndex, bool relu)
+    [InlineData(true, 0, false)]
+    [InlineData(true, 1, true)]
+    [InlineData(true, 4, true)]
+    [InlineData(false, 0, false)]
+    [InlineData(false, 1, true)]
+    [InlineData(false, 2, false)]
+    [InlineData(false, 4, true)]
+    [InlineData(false, 5, false)]
+    [InlineData(true, 2, false)]
+    [InlineData(true, 5, false)]
+    public void ForwardInferenceMatchesReference(bool gpuShaped, int shapeIndex, bool relu)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = Shapes[shapeIndex];
         double[] x = Random(300 + shapeIndex, shape.Size, -2, 3);
         var p = Parameters.Draw(400 + shapeIndex, shape.C);
@@ -87,9 +97,12 @@ public abstract class BatchNorm2dTests(AcceleratorKind kind) : OpTest(kind)
         Verify.Close(runningVar, p.RunningVar, 0, 0, "running_var unchanged in eval");
     }
 
-    [Fact]
-    public void StatisticsOfLargeMeansDoNotCancel()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void StatisticsOfLargeMeansDoNotCancel(bool gpuShaped)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         // Mean 500, spread 1: Σx² − (Σx)²/M in float loses every digit of the variance here.
         var shape = new Shape4(4, 2, 33, 31);
         double[] x = Random(7, shape.Size, 499, 501);
@@ -106,8 +119,9 @@ public abstract class BatchNorm2dTests(AcceleratorKind kind) : OpTest(kind)
 
     [Theory]
     [MemberData(nameof(BackwardCases))]
-    public void BackwardMatchesReference(int shapeIndex, bool training, bool relu)
+    public void BackwardMatchesReference(bool gpuShaped, int shapeIndex, bool training, bool relu)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = Shapes[shapeIndex];
         double[] x = Random(500 + shapeIndex, shape.Size, -2, 3);
         double[] dOut = Random(600 + shapeIndex, shape.Size);
@@ -124,12 +138,17 @@ public abstract class BatchNorm2dTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [InlineData(true, false)]
-    [InlineData(true, true)]
-    [InlineData(false, false)]
-    [InlineData(false, true)]
-    public void BackwardMatchesFiniteDifferences(bool training, bool relu)
+    [InlineData(true, true, false)]
+    [InlineData(true, true, true)]
+    [InlineData(true, false, false)]
+    [InlineData(true, false, true)]
+    [InlineData(false, true, false)]
+    [InlineData(false, true, true)]
+    [InlineData(false, false, false)]
+    [InlineData(false, false, true)]
+    public void BackwardMatchesFiniteDifferences(bool gpuShaped, bool training, bool relu)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(2, 3, 3, 2);
         double[] x = Random(31, shape.Size, -2, 3);
         double[] dOut = Random(32, shape.Size);

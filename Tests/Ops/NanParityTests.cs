@@ -372,11 +372,25 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         }
     };
 
-    [Theory]
-    [MemberData(nameof(TorchNormalization))]
-    public void BatchNormAndNamPropagateNaNAndInfAsPyTorch(bool nam, bool training, float[] y, float[] dInput, float[] dGamma, float[] dBeta,
-        float[] runningMeanAfter, float[] runningVarAfter)
+    /// <summary><see cref="TorchNormalization"/> with each <see cref="KernelShape"/> of BatchNorm2d's kernels (NAM shares its statistics).</summary>
+    public static TheoryData<bool, bool, bool, float[], float[], float[], float[], float[], float[]> TorchNormalizationBothKernelShapes()
     {
+        var data = new TheoryData<bool, bool, bool, float[], float[], float[], float[], float[], float[]>();
+        foreach (bool gpuShaped in new[] { true, false })
+            foreach (var row in TorchNormalization)
+            {
+                var (nam, training, y, dInput, dGamma, dBeta, runningMean, runningVar) = row.Data;
+                data.Add(gpuShaped, nam, training, y, dInput, dGamma, dBeta, runningMean, runningVar);
+            }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(TorchNormalizationBothKernelShapes))]
+    public void BatchNormAndNamPropagateNaNAndInfAsPyTorch(bool gpuShaped, bool nam, bool training, float[] y, float[] dInput, float[] dGamma,
+        float[] dBeta, float[] runningMeanAfter, float[] runningVarAfter)
+    {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(2, 3, 1, 2);
         string what = $"{(nam ? "NAM" : "BatchNorm2d")} {(training ? "train" : "eval")}";
         using var bx = Upload([NaN, 1f, Inf, 2f, 0.5f, -1f, 2f, 3f, -1f, 4f, 1.5f, 3f]);

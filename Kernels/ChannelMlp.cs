@@ -148,6 +148,16 @@ public static partial class ChannelMlp
         int pixels = shape.N * shape.Plane;
         int tile = Tile(shape.C, hidden);
         bool bias = b1.IsValid;
+        if (mode == ModeAttention && !KernelShape.GpuShaped(stream))
+        {
+            // The hidden units are scratch rented per call; the allocator reuses memory in the default stream's order,
+            // so on another stream the launch is waited for before the scratch goes back.
+            using var units = stream.Accelerator.Allocate<float>((long)shape.N * hidden);
+            ChannelMlpPooledForwardRowsKernel.Launch(stream, shape.N, bias ? 1 : 0, shape.C, hidden, x, w1, bias ? b1 : w1, w2, bias ? b2 : w2,
+                units.View, y);
+            if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
+            return;
+        }
         ChannelMlpForwardKernel.Launch(stream, new KernelConfig((pixels + tile - 1) / tile, GroupLanes),
             mode, bias ? 1 : 0, shape.C, hidden, shape.Plane, pixels, tile, x, w1, bias ? b1 : w1, w2, bias ? b2 : w2, y);
     }
@@ -165,6 +175,14 @@ public static partial class ChannelMlp
         var h = workspace.SubView(shape.Size, hiddenLength);
         var dh = workspace.SubView(shape.Size + hiddenLength, hiddenLength);
         var partial = workspace.SubView(shape.Size + 2 * hiddenLength, PartialLength(channels, hidden, pixels));
+        if (mode == ModeAttention && !KernelShape.GpuShaped(stream))
+        {
+            // Pre-activations in h's place (the weight gradient takes their ReLU), dh in its own.
+            ChannelMlpPooledBackwardRowsKernel.Launch(stream, shape.N, bias ? 1 : 0, channels, hidden, x, dY, w1, bias ? b1 : w1, w2, dX, h, dh);
+            ChannelMlpPooledWeightGradientRowsKernel.Launch(stream, channels + hidden, bias ? 1 : 0, shape.N, channels, hidden, x, dY, h, dh,
+                dW1, bias ? dB1 : dW1, dW2, bias ? dB2 : dW2);
+            return;
+        }
 
         ChannelMlpBackwardInputKernel.Launch(stream, new KernelConfig((pixels + tile - 1) / tile, GroupLanes),
             mode, bias ? 1 : 0, channels, hidden, shape.Plane, pixels, tile, x, dY, w1, bias ? b1 : w1, w2, bias ? b2 : w2, dX, g, h, dh);

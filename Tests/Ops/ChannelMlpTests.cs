@@ -26,13 +26,17 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
         return data;
     }
 
-    /// <summary>Pooled-form shapes [N, C, 1, 1]: N = 1, C/r = 1, more vectors than one group's tile.</summary>
-    public static TheoryData<int, int, int, bool> PooledCases()
+    /// <summary>
+    /// Pooled-form shapes [N, C, 1, 1]: N = 1, C/r = 1, more vectors than one group's tile; each with each
+    /// <see cref="KernelShape"/> (GPU-shaped tiles, CPU-shaped rows).
+    /// </summary>
+    public static TheoryData<bool, int, int, int, bool> PooledCases()
     {
-        var data = new TheoryData<int, int, int, bool>();
-        foreach (var (n, c, r) in new[] { (1, 12, 4), (5, 6, 2), (3, 16, 16), (70, 24, 3), (4, 256, 16) })
-            foreach (bool bias in new[] { true, false })
-                data.Add(n, c, r, bias);
+        var data = new TheoryData<bool, int, int, int, bool>();
+        foreach (bool gpuShaped in new[] { true, false })
+            foreach (var (n, c, r) in new[] { (1, 12, 4), (5, 6, 2), (3, 16, 16), (70, 24, 3), (4, 256, 16) })
+                foreach (bool bias in new[] { true, false })
+                    data.Add(gpuShaped, n, c, r, bias);
         return data;
     }
 
@@ -66,8 +70,9 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
 
     [Theory]
     [MemberData(nameof(PooledCases))]
-    public void PooledForwardMatchesReference(int n, int c, int r, bool bias)
+    public void PooledForwardMatchesReference(bool gpuShaped, int n, int c, int r, bool bias)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, 1, 1);
         var m = new Model(shape, r, bias, 400 + n + c);
         using var bp = Upload(m.X);
@@ -81,8 +86,9 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
 
     [Theory]
     [MemberData(nameof(PooledCases))]
-    public void PooledBackwardMatchesReference(int n, int c, int r, bool bias)
+    public void PooledBackwardMatchesReference(bool gpuShaped, int n, int c, int r, bool bias)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, 1, 1);
         var m = new Model(shape, r, bias, 500 + n + c);
         double[] dOut = Random(600 + n, shape.Size);
@@ -110,10 +116,13 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void PooledBackwardMatchesFiniteDifferences(bool bias)
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    public void PooledBackwardMatchesFiniteDifferences(bool gpuShaped, bool bias)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(3, 6, 1, 1);
         const int r = 2;
         var m = new Model(shape, r, bias, 800);
@@ -125,9 +134,12 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     /// <summary>CBAM: the MLP runs on the avg- and the max-pooled vectors; two backward calls sum the weight gradients.</summary>
-    [Fact]
-    public void TwoPooledBackwardCallsAccumulateCbamsWeightGradients()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TwoPooledBackwardCallsAccumulateCbamsWeightGradients(bool gpuShaped)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(2, 12, 1, 1);
         const int r = 4;
         var m = new Model(shape, r, bias: true, 900);

@@ -96,6 +96,117 @@ public static partial class ChannelMlp
         if (hasBias != 0) dB1[k] += ColumnSum(dHidden, k, hidden, batch);
     }
 
+    /// <summary>
+    /// CPU-shaped row product of the per-pixel MLP: lane (n·D + d)·segments + s writes segment s of row d of image n,
+    /// <c>dst[n, d, ·] (= or +=) bias[d] + Σ_k A[d, k]·src[n, k, ·]</c> over k &lt; S, four k at a time, with
+    /// A[d, k] = weight[d·S + k] (W1·x: the pre-activations) or, <paramref name="transposed"/>, weight[k·D + d]
+    /// (W2ᵀg: dh; W1ᵀdh: dX). With <paramref name="mask"/> the result is 0 where pre[n, d, ·] ≤ 0: relu'(pre) ⊙ it
+    /// (dh, with pre the hidden units ReLU(pre), zero exactly where pre ≤ 0) or, with <paramref name="pre"/> = dst, ReLU
+    /// of it (the hidden units). The inner loops run along the row segment, unit stride, no branch.
+    /// </summary>
+    [Kernel]
+    public static void ChannelMlpProductRows(Index1D i, int dstChannels, int srcChannels, int plane, int segments, int transposed, int hasBias,
+        int accumulate, int mask, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst)
+    {
+        int lane = i;
+        int row = lane / segments;
+        int d = row % dstChannels;
+        int span = (plane + segments - 1) / segments;
+        int start = row * plane + (lane - row * segments) * span;
+        int end = Math.Min(start + span, row * plane + plane);
+        int from = (row / dstChannels * srcChannels * plane) + (start - row * plane);
+        if (accumulate == 0)
+        {
+            float first = hasBias != 0 ? bias[d] : 0f;
+            for (int e = start; e < end; e++) dst[e] = first;
+        }
+        int k = 0;
+        for (; k + 4 <= srcChannels; k += 4)
+        {
+            float a0 = ProductWeight(weight, transposed, d, k, dstChannels, srcChannels), a1 = ProductWeight(weight, transposed, d, k + 1, dstChannels, srcChannels);
+            float a2 = ProductWeight(weight, transposed, d, k + 2, dstChannels, srcChannels), a3 = ProductWeight(weight, transposed, d, k + 3, dstChannels, srcChannels);
+            int c = from + k * plane - start;
+            for (int e = start; e < end; e++)
+                dst[e] = dst[e] + a0 * src[c + e] + a1 * src[c + plane + e] + a2 * src[c + 2 * plane + e] + a3 * src[c + 3 * plane + e];
+        }
+        for (; k < srcChannels; k++)
+        {
+            float a = ProductWeight(weight, transposed, d, k, dstChannels, srcChannels);
+            int c = from + k * plane - start;
+            for (int e = start; e < end; e++) dst[e] += a * src[c + e];
+        }
+        // ReLU, and PyTorch's threshold_backward: 0 where pre <= 0, else the value, so NaN passes (as MathF.Max(NaN, 0)).
+        if (mask != 0)
+            for (int e = start; e < end; e++) dst[e] = pre[e] <= 0f ? 0f : dst[e];
+    }
+
+    /// <summary>A[d, k] of <see cref="ChannelMlpProductRows"/>: weight [D, S] read as is, or weight [S, D] transposed.</summary>
+    private static float ProductWeight(ArrayView<float> weight, int transposed, int d, int k, int dstChannels, int srcChannels) =>
+        transposed != 0 ? weight[k * dstChannels + d] : weight[d * srcChannels + k];
+
+    /// <summary>
+    /// CPU-shaped attention rows of the per-pixel MLP: lane (n·C + o)·segments + s computes segment s of
+    /// <c>att[n, o, ·] = b2[o] + Σ_j W2[o, j]·units[n, j, ·]</c> (the hidden units) in <paramref name="output"/>, then forward
+    /// (<paramref name="backward"/> 0) <c>y = x ⊙ att</c> (mode 1) or <c>x ⊙ σ(att)</c> (mode 2); backward
+    /// <c>g = dOut ⊙ x</c> or <c>dOut ⊙ x ⊙ σ'(att)</c> into <paramref name="g"/> and the direct part of dX,
+    /// <c>dOut ⊙ att</c> or <c>dOut ⊙ σ(att)</c>, into <paramref name="output"/>.
+    /// </summary>
+    [Kernel]
+    public static void ChannelMlpAttentionRows(Index1D i, int mode, int backward, int hasBias, int channels, int hidden, int plane, int segments,
+        ArrayView<float> x, ArrayView<float> hiddenUnits, ArrayView<float> w2, ArrayView<float> b2, ArrayView<float> dOut, ArrayView<float> output,
+        ArrayView<float> g)
+    {
+        int lane = i;
+        int row = lane / segments;
+        int o = row % channels;
+        int span = (plane + segments - 1) / segments;
+        int start = row * plane + (lane - row * segments) * span;
+        int end = Math.Min(start + span, row * plane + plane);
+        int units = row / channels * hidden * plane + (start - row * plane) - start;
+        float first = hasBias != 0 ? b2[o] : 0f;
+        for (int e = start; e < end; e++) output[e] = first;
+        int j = 0;
+        for (; j + 4 <= hidden; j += 4)
+        {
+            int w = o * hidden + j;
+            float a0 = w2[w], a1 = w2[w + 1], a2 = w2[w + 2], a3 = w2[w + 3];
+            int u = units + j * plane;
+            for (int e = start; e < end; e++)
+                output[e] = output[e] + a0 * hiddenUnits[u + e] + a1 * hiddenUnits[u + plane + e] + a2 * hiddenUnits[u + 2 * plane + e]
+                    + a3 * hiddenUnits[u + 3 * plane + e];
+        }
+        for (; j < hidden; j++)
+        {
+            float a = w2[o * hidden + j];
+            int u = units + j * plane;
+            for (int e = start; e < end; e++) output[e] += a * hiddenUnits[u + e];
+        }
+        if (backward == 0)
+        {
+            if (mode == ModeMultiply)
+                for (int e = start; e < end; e++) output[e] = x[e] * output[e];
+            else
+                for (int e = start; e < end; e++) output[e] = x[e] * XMath.Sigmoid(output[e]);
+        }
+        else if (mode == ModeMultiply)
+        {
+            for (int e = start; e < end; e++)
+            {
+                g[e] = dOut[e] * x[e];
+                output[e] = dOut[e] * output[e];
+            }
+        }
+        else
+        {
+            for (int e = start; e < end; e++)
+            {
+                float s = XMath.Sigmoid(output[e]);
+                g[e] = dOut[e] * x[e] * (s * (1f - s));
+                output[e] = dOut[e] * s;
+            }
+        }
+    }
+
     /// <summary>Σ_n m[n·width + column] over the batch, in order.</summary>
     private static float ColumnSum(ArrayView<float> m, int column, int width, int batch)
     {

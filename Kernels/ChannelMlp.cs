@@ -35,6 +35,13 @@ namespace GpuAttention.Kernels;
 /// column of ones) computed by 16×16 output tiles split over pixel chunks (enough groups to fill a GPU) into partial
 /// sums, and a second small kernel adds the splits in a fixed order into dW and db (deterministic, no atomics).
 ///
+/// On CPU devices (<see cref="KernelShape"/>) the CPU-shaped kernels of <c>ChannelMlp.Rows.cs</c> run instead, one lane
+/// per row with unit-stride inner loops and no barriers. Pooled vectors: one lane per vector (forward; backward dh and
+/// dP), one lane per weight row (weight gradients). Per pixel: the MLP's products become row products, one lane per
+/// (image, channel) row segment adding weight × source row four source channels at a time — h = ReLU(W1·x + b1) into
+/// scratch, att = W2·h + b2 with the multiply (or g and dX's direct part), dh = relu'(pre) ⊙ W2ᵀg, dX += W1ᵀdh — and the
+/// weight gradients are 1×1 convolution weight gradients, run by Conv2d's im2col + GEMM kernels.
+///
 /// Minimum cost per pass (Q = N·H·W pixels, K = C·C/r): forward reads x and writes y, 8 bytes per element, and does
 /// 4·K + C FLOPs per pixel; backward reads x and dY and writes dX, 12 bytes per element, and does 12·K FLOPs per pixel
 /// (the recomputed forward, W2ᵀg, W1ᵀdh and the two weight products). This implementation also writes and reads back
@@ -158,6 +165,14 @@ public static partial class ChannelMlp
             if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
             return;
         }
+        if (!KernelShape.GpuShaped(stream))
+        {
+            using var units = stream.Accelerator.Allocate<float>((long)pixels * hidden);
+            LaunchProductRows(stream, shape, hidden, shape.C, transposed: false, accumulate: false, mask: true, w1, bias ? b1 : default, x, units.View, units.View);
+            LaunchAttentionRows(stream, mode, backward: false, shape, hidden, x, units.View, w2, bias ? b2 : default, x, y, y);
+            if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
+            return;
+        }
         ChannelMlpForwardKernel.Launch(stream, new KernelConfig((pixels + tile - 1) / tile, GroupLanes),
             mode, bias ? 1 : 0, shape.C, hidden, shape.Plane, pixels, tile, x, w1, bias ? b1 : w1, w2, bias ? b2 : w2, y);
     }
@@ -183,11 +198,62 @@ public static partial class ChannelMlp
                 dW1, bias ? dB1 : dW1, dW2, bias ? dB2 : dW2);
             return;
         }
+        if (!KernelShape.GpuShaped(stream))
+        {
+            // h = ReLU(W1·x + b1) (masking a row by itself is its ReLU), then g and dX's direct part, dh = relu'(pre) ⊙ W2ᵀg
+            // (h is 0 exactly where pre ≤ 0, NaN where pre is), dX += W1ᵀdh, and the weight gradients.
+            LaunchProductRows(stream, shape, hidden, channels, transposed: false, accumulate: false, mask: true, w1, bias ? b1 : default, x, h, h);
+            LaunchAttentionRows(stream, mode, backward: true, shape, hidden, x, h, w2, bias ? b2 : default, dY, dX, g);
+            LaunchProductRows(stream, shape, hidden, channels, transposed: true, accumulate: false, mask: true, w2, default, g, h, dh);
+            LaunchProductRows(stream, shape, channels, hidden, transposed: true, accumulate: true, mask: false, w1, default, dh, dh, dX);
+            using (var columns = stream.Accelerator.Allocate<float>(shape.Size))
+            {
+                LaunchWeightGradientGemm(stream, shape, channels, hidden, g, h, columns.View, dW2, bias ? dB2 : default);
+                LaunchWeightGradientGemm(stream, shape, hidden, channels, dh, x, columns.View, dW1, bias ? dB1 : default);
+                if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
+            }
+            return;
+        }
 
         ChannelMlpBackwardInputKernel.Launch(stream, new KernelConfig((pixels + tile - 1) / tile, GroupLanes),
             mode, bias ? 1 : 0, channels, hidden, shape.Plane, pixels, tile, x, dY, w1, bias ? b1 : w1, w2, bias ? b2 : w2, dX, g, h, dh);
         WeightGradient(stream, g, channels, h, hidden, shape.Plane, pixels, bias, partial, dW2, dB2);
         WeightGradient(stream, dh, hidden, x, channels, shape.Plane, pixels, bias, partial, dW1, dB1);
+    }
+
+    // Row segments per (image, channel) row of the CPU-shaped kernels: about 1024 lanes in all, segments of at least 64 pixels.
+    private static int Segments(int rows, int plane) => Math.Clamp((1024 + rows - 1) / rows, 1, Math.Max(1, plane / 64));
+
+    // dst [N, D, HW] (= or +=) bias + A·src [N, S, HW] (A = weight [D, S], or weight [S, D] transposed), masked by pre.
+    private static void LaunchProductRows(AcceleratorStream stream, Shape4 shape, int dstChannels, int srcChannels, bool transposed, bool accumulate,
+        bool mask, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst)
+    {
+        int rows = shape.N * dstChannels;
+        int segments = Segments(rows, shape.Plane);
+        ChannelMlpProductRowsKernel.Launch(stream, rows * segments, dstChannels, srcChannels, shape.Plane, segments, transposed ? 1 : 0,
+            bias.IsValid ? 1 : 0, accumulate ? 1 : 0, mask ? 1 : 0, weight, bias.IsValid ? bias : weight, src, pre, dst);
+    }
+
+    private static void LaunchAttentionRows(AcceleratorStream stream, int mode, bool backward, Shape4 shape, int hidden, ArrayView<float> x,
+        ArrayView<float> pre, ArrayView<float> w2, ArrayView<float> b2, ArrayView<float> dOut, ArrayView<float> output, ArrayView<float> g)
+    {
+        int rows = shape.N * shape.C;
+        int segments = Segments(rows, shape.Plane);
+        ChannelMlpAttentionRowsKernel.Launch(stream, rows * segments, mode, backward ? 1 : 0, b2.IsValid ? 1 : 0, shape.C, hidden, shape.Plane, segments,
+            x, pre, w2, b2.IsValid ? b2 : w2, dOut, output, g);
+    }
+
+    // dWeight [rows, cols] += Σ a [N, rows, HW] · b [N, cols, HW] over pixels, dBias [rows] += Σ a when given: the weight
+    // gradient of a 1×1 convolution from a to b, so Conv2d's CPU-shaped one (b transposed pixel-major into columns
+    // [N, HW, cols], then one lane per 4 rows adding along the weight rows: 13 GFLOP/s on PoCL against 2.7 for one lane per
+    // 4 weights summing over the pixels). Its lanes take 4 output channels each (Conv2d's ChannelBlock).
+    private static void LaunchWeightGradientGemm(AcceleratorStream stream, Shape4 shape, int rows, int cols, ArrayView<float> a,
+        ArrayView<float> b, ArrayView<float> columns, ArrayView<float> dWeight, ArrayView<float> dBias)
+    {
+        Conv2d.Conv2dIm2colTransposedKernel.Launch(stream, shape.N * shape.H, cols, shape.H, shape.W, 1, 0, b, columns);
+        int weightLanes = (rows + 3) / 4;
+        Conv2d.Conv2dGemmWeightGradientKernel.Launch(stream, weightLanes + (dBias.IsValid ? rows : 0), shape.N, cols, rows, 1, 1, shape.Plane,
+            weightLanes, a, columns, dWeight, dBias.IsValid ? dBias : dWeight);
     }
 
     // dWeight [rows, cols] += Σ_q a[row, q]·b[col, q]; dBias [rows] += Σ_q a[row, q] when bias.

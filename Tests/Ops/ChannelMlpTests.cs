@@ -11,18 +11,23 @@ namespace GpuAttention.Tests.Ops;
 /// </summary>
 public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
 {
-    /// <summary>Pixel-form shapes: odd sizes, H or W = 1, N = 1, C/r = 1, and tiles that do not divide the pixels.</summary>
-    public static TheoryData<int, int, int, int, int, bool, bool> PixelCases()
+    /// <summary>
+    /// Pixel-form shapes: odd sizes, H or W = 1, N = 1, C/r = 1, tiles that do not divide the pixels, and (CPU-shaped)
+    /// rows split into segments with a short last one (1 × 4 @ 19×17: 323 pixels in 5 segments of 65, the last 63); each with each
+    /// <see cref="KernelShape"/>.
+    /// </summary>
+    public static TheoryData<bool, int, int, int, int, int, bool, bool> PixelCases()
     {
-        var data = new TheoryData<int, int, int, int, int, bool, bool>();
+        var data = new TheoryData<bool, int, int, int, int, int, bool, bool>();
         var shapes = new (int N, int C, int H, int W, int R)[]
         {
-            (2, 6, 7, 5, 2), (1, 12, 1, 9, 4), (3, 12, 5, 1, 4), (1, 16, 3, 3, 16), (2, 64, 9, 11, 4), (2, 200, 3, 7, 4),
+            (2, 6, 7, 5, 2), (1, 12, 1, 9, 4), (3, 12, 5, 1, 4), (1, 16, 3, 3, 16), (2, 64, 9, 11, 4), (2, 200, 3, 7, 4), (1, 4, 19, 17, 2),
         };
-        foreach (var s in shapes)
-            foreach (bool sigmoid in new[] { false, true })
-                foreach (bool bias in new[] { true, false })
-                    data.Add(s.N, s.C, s.H, s.W, s.R, sigmoid, bias);
+        foreach (bool gpuShaped in new[] { true, false })
+            foreach (var s in shapes)
+                foreach (bool sigmoid in new[] { false, true })
+                    foreach (bool bias in new[] { true, false })
+                        data.Add(gpuShaped, s.N, s.C, s.H, s.W, s.R, sigmoid, bias);
         return data;
     }
 
@@ -42,8 +47,9 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
 
     [Theory]
     [MemberData(nameof(PixelCases))]
-    public void PixelForwardMatchesReference(int n, int c, int h, int w, int r, bool sigmoid, bool bias)
+    public void PixelForwardMatchesReference(bool gpuShaped, int n, int c, int h, int w, int r, bool sigmoid, bool bias)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         var m = new Model(shape, r, bias, 100 + c + h);
         using var bx = Upload(m.X);
@@ -57,8 +63,9 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
 
     [Theory]
     [MemberData(nameof(PixelCases))]
-    public void PixelBackwardMatchesReference(int n, int c, int h, int w, int r, bool sigmoid, bool bias)
+    public void PixelBackwardMatchesReference(bool gpuShaped, int n, int c, int h, int w, int r, bool sigmoid, bool bias)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         var m = new Model(shape, r, bias, 200 + c + w);
         double[] dY = Random(300 + c, shape.Size);
@@ -99,12 +106,17 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [InlineData(false, true)]
-    [InlineData(true, true)]
-    [InlineData(false, false)]
-    [InlineData(true, false)]
-    public void PixelBackwardMatchesFiniteDifferences(bool sigmoid, bool bias)
+    [InlineData(true, false, true)]
+    [InlineData(true, true, true)]
+    [InlineData(true, false, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, true)]
+    [InlineData(false, true, true)]
+    [InlineData(false, false, false)]
+    [InlineData(false, true, false)]
+    public void PixelBackwardMatchesFiniteDifferences(bool gpuShaped, bool sigmoid, bool bias)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(1, 6, 2, 3);
         const int r = 2;
         var m = new Model(shape, r, bias, 700);

@@ -26,7 +26,10 @@ namespace GpuAttention.Kernels;
 /// Reductions: a 2-D grid of (chunk, channel) groups of <see cref="GroupSize"/> lanes; each lane runs Welford over its
 /// strided elements, the group merges its lanes with three Group.AllReduce sums (count, Σ count·mean, then
 /// Σ M2 + count·(mean − group mean)², the parallel-variance formula over all lanes at once), and a tiny per-channel kernel merges
-/// the chunks' partials in a fixed order (deterministic; no Σx² − (Σx)² cancellation).
+/// the chunks' partials in a fixed order (deterministic; no Σx² − (Σx)² cancellation). On CPU devices
+/// (<see cref="KernelShape"/>) the reductions run one lane per (channel, chunk of images) over unit-stride plane rows —
+/// the plane's mean, then its squared deviations from it, merged plane by plane — into the same partials, and the apply
+/// and dX kernels one lane per (n, c) row: no barriers and no division per element.
 ///
 /// Minimum traffic per element of x (4 bytes each): train forward reads x twice (statistics, apply) and writes y = 12
 /// bytes, ~10 FLOPs; eval forward 8 bytes, 3 FLOPs; backward reads x and dY twice and writes dX = 20 bytes, ~14 FLOPs

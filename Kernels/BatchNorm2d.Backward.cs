@@ -70,24 +70,6 @@ public static partial class BatchNorm2d
     }
 
     /// <summary>
-    /// <c>dX = γ·invstd·(g − Σg/M − x̂·Σg·x̂/M)</c> in train mode (<paramref name="training"/> ≠ 0), <c>γ·invstd·g</c> in
-    /// eval; g = dY, masked by the ReLU when <paramref name="relu"/> ≠ 0.
-    /// </summary>
-    [Kernel]
-    public static void BatchNormBackwardInput(Index1D i, int channels, int plane, int training, int relu, float inverseCount,
-        ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma,
-        ArrayView<float> beta, ArrayView<float> totals, ArrayView<float> dInput)
-    {
-        int c = i / plane % channels;
-        float inv = invstd[c];
-        float xhat = (x[i] - mean[c]) * inv;
-        float dy = dOut[i];
-        if (relu != 0 && !(gamma[c] * xhat + beta[c] > 0f)) dy = 0f;
-        if (training != 0) dy = dy - totals[c] * inverseCount - xhat * (totals[channels + c] * inverseCount);
-        dInput[i] = gamma[c] * inv * dy;
-    }
-
-    /// <summary>
     /// CPU-shaped <see cref="BatchNormBackwardPartialSums"/>: lane i = c·chunks + k sums Σ g and Σ g·x̂ over images
     /// [k·perChunk, (k + 1)·perChunk) of channel c, plane by plane along unit-stride rows, two running sums each
     /// (p even, odd), into <c>partials[i·2 + {0, 1}]</c> for <see cref="BatchNormBackwardCombine"/>.
@@ -133,22 +115,22 @@ public static partial class BatchNorm2d
     private static float Masked(float dy, float xhat, float gamma, float beta, int relu) => relu != 0 && !(gamma * xhat + beta > 0f) ? 0f : dy;
 
     /// <summary>
-    /// CPU-shaped <see cref="BatchNormBackwardInput"/>: lane i writes row i (of N·C) of dX with its channel's numbers
-    /// read once: a unit-stride loop with no division per element, the same arithmetic per element.
+    /// <c>dX = γ·invstd·(g − Σg/M − x̂·Σg·x̂/M)</c> in train mode (<paramref name="training"/> ≠ 0), <c>γ·invstd·g</c> in
+    /// eval; g = dY, masked by the ReLU when <paramref name="relu"/> ≠ 0. A row-span kernel over the N·C planes
+    /// (<see cref="KernelShape.RowSpan"/>): the channel's numbers read once per lane, no division per element.
     /// </summary>
     [Kernel]
-    public static void BatchNormBackwardInputRows(Index1D i, int channels, int plane, int training, int relu, float inverseCount,
+    public static void BatchNormBackwardInput(Index2D i, int channels, int plane, int span, int training, int relu, float inverseCount,
         ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma,
         ArrayView<float> beta, ArrayView<float> totals, ArrayView<float> dInput)
     {
-        int row = i;
-        int c = row % channels;
-        int start = row * plane;
+        int c = i.Y % channels;
         float mu = mean[c], inv = invstd[c], g = gamma[c], b = beta[c];
         float scale = g * inv;
         float meanG = training != 0 ? totals[c] * inverseCount : 0f;
         float meanGXhat = training != 0 ? totals[channels + c] * inverseCount : 0f;
-        for (int e = start; e < start + plane; e++)
+        int row = i.Y * plane, end = row + Math.Min(i.X * span + span, plane);
+        for (int e = row + i.X * span; e < end; e++)
         {
             float xhat = (x[e] - mu) * inv;
             float dy = Masked(dOut[e], xhat, g, b, relu);
@@ -169,12 +151,9 @@ public static partial class BatchNorm2d
         const string op = "BatchNorm2d Backward";
         CheckBackward(op, x, dOut, gamma, beta, saveMean, saveInvstd, workspace, dInput, dGamma, dBeta, shape);
         var totals = LaunchParameterGradients(stream, x, dOut, saveMean, saveInvstd, gamma, beta, workspace, dGamma, dBeta, shape, relu);
-        if (KernelShape.GpuShaped(stream))
-            BatchNormBackwardInputKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.Plane, training ? 1 : 0, relu ? 1 : 0,
-                1f / (shape.N * shape.Plane), x, dOut, saveMean, saveInvstd, gamma, beta, totals, dInput);
-        else
-            BatchNormBackwardInputRowsKernel.Launch(stream, shape.N * shape.C, shape.C, shape.Plane, training ? 1 : 0, relu ? 1 : 0,
-                1f / (shape.N * shape.Plane), x, dOut, saveMean, saveInvstd, gamma, beta, totals, dInput);
+        int span = KernelShape.RowSpan(stream, shape.Plane);
+        BatchNormBackwardInputKernel.Launch(stream, KernelShape.RowSpans(checked(shape.N * shape.C), shape.Plane, span), shape.C, shape.Plane, span,
+            training ? 1 : 0, relu ? 1 : 0, 1f / (shape.N * shape.Plane), x, dOut, saveMean, saveInvstd, gamma, beta, totals, dInput);
     }
 
     /// <summary>The checks of a backward pass (BatchNorm2d's and NAM's).</summary>
@@ -183,7 +162,7 @@ public static partial class BatchNorm2d
         ArrayView<float> dGamma, ArrayView<float> dBeta, Shape4 shape)
     {
         OpChecks.Shape(op, nameof(shape), shape);
-        OpChecks.Length(op, nameof(x), x, shape);
+        OpChecks.Tensor(op, nameof(x), x, shape);
         OpChecks.Length(op, nameof(dOut), dOut, shape);
         OpChecks.Length(op, nameof(dInput), dInput, shape);
         string channels = $"the {shape.C} channels of {shape}";

@@ -133,16 +133,6 @@ public static partial class BatchNorm2d
         saveInvstd[c] = 1f / MathF.Sqrt(runningVar[c] + eps);
     }
 
-    /// <summary><c>y = γ·(x − μ)·invstd + β</c>, then <c>max(·, 0)</c> when <paramref name="relu"/> ≠ 0 (the fused BN → ReLU).</summary>
-    [Kernel]
-    public static void BatchNormApply(Index1D i, int channels, int plane, int relu, ArrayView<float> x, ArrayView<float> mean,
-        ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y)
-    {
-        int c = i / plane % channels;
-        float v = gamma[c] * ((x[i] - mean[c]) * invstd[c]) + beta[c];
-        y[i] = relu != 0 ? MathF.Max(v, 0f) : v;
-    }
-
     /// <summary>
     /// CPU-shaped (<see cref="KernelShape"/>): lane i = c·chunks + k takes images [k·perChunk, (k + 1)·perChunk) of
     /// channel c, plane by plane: the plane's mean from a unit-stride sum, its M2 = Σ(x − plane mean)² from a second
@@ -216,24 +206,24 @@ public static partial class BatchNorm2d
     }
 
     /// <summary>
-    /// CPU-shaped <see cref="BatchNormApply"/>: lane i applies row i (of N·C) with its channel's four numbers read once,
-    /// a unit-stride loop with no division per element.
+    /// <c>y = γ·(x − μ)·invstd + β</c>, then <c>max(·, 0)</c> when <paramref name="relu"/> ≠ 0 (the fused BN → ReLU); a
+    /// row-span kernel over the N·C planes (<see cref="KernelShape.RowSpan"/>): a lane per element on GPUs, per plane on
+    /// CPU devices, the channel's four numbers read once per lane and no division per element.
     /// </summary>
     [Kernel]
-    public static void BatchNormApplyRows(Index1D i, int channels, int plane, int relu, ArrayView<float> x, ArrayView<float> mean,
+    public static void BatchNormApply(Index2D i, int channels, int plane, int span, int relu, ArrayView<float> x, ArrayView<float> mean,
         ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y)
     {
-        int row = i;
-        int c = row % channels;
-        int start = row * plane;
+        int c = i.Y % channels;
         float mu = mean[c], inv = invstd[c], g = gamma[c], b = beta[c];
+        int row = i.Y * plane, end = row + Math.Min(i.X * span + span, plane);
         if (relu != 0)
         {
-            for (int p = start; p < start + plane; p++) y[p] = MathF.Max(g * ((x[p] - mu) * inv) + b, 0f);
+            for (int e = row + i.X * span; e < end; e++) y[e] = MathF.Max(g * ((x[e] - mu) * inv) + b, 0f);
         }
         else
         {
-            for (int p = start; p < start + plane; p++) y[p] = g * ((x[p] - mu) * inv) + b;
+            for (int e = row + i.X * span; e < end; e++) y[e] = g * ((x[e] - mu) * inv) + b;
         }
     }
 
@@ -293,7 +283,7 @@ public static partial class BatchNorm2d
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvstd, Shape4 shape, float eps, bool training)
     {
         OpChecks.Shape(op, nameof(shape), shape);
-        OpChecks.Length(op, nameof(x), x, shape);
+        OpChecks.Tensor(op, nameof(x), x, shape);
         string channels = $"the {shape.C} channels of {shape}";
         OpChecks.Length(op, nameof(gamma), gamma, shape.C, channels);
         OpChecks.Length(op, nameof(beta), beta, shape.C, channels);
@@ -331,11 +321,9 @@ public static partial class BatchNorm2d
     private static void LaunchApply(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invstd,
         ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, Shape4 shape, bool relu)
     {
-        int size = checked((int)shape.Size);
-        if (KernelShape.GpuShaped(stream))
-            BatchNormApplyKernel.Launch(stream, size, shape.C, shape.Plane, relu ? 1 : 0, x, mean, invstd, gamma, beta, y);
-        else
-            BatchNormApplyRowsKernel.Launch(stream, shape.N * shape.C, shape.C, shape.Plane, relu ? 1 : 0, x, mean, invstd, gamma, beta, y);
+        int span = KernelShape.RowSpan(stream, shape.Plane);
+        BatchNormApplyKernel.Launch(stream, KernelShape.RowSpans(checked(shape.N * shape.C), shape.Plane, span), shape.C, shape.Plane, span,
+            relu ? 1 : 0, x, mean, invstd, gamma, beta, y);
     }
 
     /// <summary>

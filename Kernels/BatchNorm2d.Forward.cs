@@ -168,42 +168,26 @@ public static partial class BatchNorm2d
     }
 
     /// <summary>
-    /// Σ x[start + p] over the plane (<paramref name="squares"/> 0), or Σ (x[start + p] − shift)² (1): four running
+    /// Σ x[start + p] over the plane (<paramref name="squares"/> 0, <paramref name="shift"/> 0), or Σ (x[start + p] − shift)² (1): four running
     /// sums (p mod 4) folded as (s0 + s1) + (s2 + s3), so the adds do not wait on each other.
     /// </summary>
     private static float PlaneSum(ArrayView<float> x, int start, int plane, int squares, float shift)
     {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         int p = 0;
-        if (squares == 0)
+        for (; p + 4 <= plane; p += 4)
         {
-            for (; p + 4 <= plane; p += 4)
-            {
-                s0 += x[start + p];
-                s1 += x[start + p + 1];
-                s2 += x[start + p + 2];
-                s3 += x[start + p + 3];
-            }
-            for (; p < plane; p++) s0 += x[start + p];
+            s0 += Term(x[start + p] - shift, squares);
+            s1 += Term(x[start + p + 1] - shift, squares);
+            s2 += Term(x[start + p + 2] - shift, squares);
+            s3 += Term(x[start + p + 3] - shift, squares);
         }
-        else
-        {
-            for (; p + 4 <= plane; p += 4)
-            {
-                float d0 = x[start + p] - shift, d1 = x[start + p + 1] - shift, d2 = x[start + p + 2] - shift, d3 = x[start + p + 3] - shift;
-                s0 += d0 * d0;
-                s1 += d1 * d1;
-                s2 += d2 * d2;
-                s3 += d3 * d3;
-            }
-            for (; p < plane; p++)
-            {
-                float d = x[start + p] - shift;
-                s0 += d * d;
-            }
-        }
+        for (; p < plane; p++) s0 += Term(x[start + p] - shift, squares);
         return s0 + s1 + (s2 + s3);
     }
+
+    /// <summary>A term of <see cref="PlaneSum"/>: the deviation d itself, or d² when <paramref name="squares"/> ≠ 0.</summary>
+    private static float Term(float d, int squares) => squares != 0 ? d * d : d;
 
     /// <summary>
     /// <c>y = γ·(x − μ)·invstd + β</c>, then <c>max(·, 0)</c> when <paramref name="relu"/> ≠ 0 (the fused BN → ReLU); a

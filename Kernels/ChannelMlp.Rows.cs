@@ -111,9 +111,7 @@ public static partial class ChannelMlp
         int lane = i;
         int row = lane / segments;
         int d = row % dstChannels;
-        int span = (plane + segments - 1) / segments;
-        int start = row * plane + (lane - row * segments) * span;
-        int end = Math.Min(start + span, row * plane + plane);
+        int start = SegmentStart(lane, segments, plane), end = SegmentEnd(lane, segments, plane);
         int from = (row / dstChannels * srcChannels * plane) + (start - row * plane);
         if (accumulate == 0)
         {
@@ -159,9 +157,7 @@ public static partial class ChannelMlp
         int lane = i;
         int row = lane / segments;
         int o = row % channels;
-        int span = (plane + segments - 1) / segments;
-        int start = row * plane + (lane - row * segments) * span;
-        int end = Math.Min(start + span, row * plane + plane);
+        int start = SegmentStart(lane, segments, plane), end = SegmentEnd(lane, segments, plane);
         int units = row / channels * hidden * plane + (start - row * plane) - start;
         float first = hasBias != 0 ? b2[o] : 0f;
         for (int e = start; e < end; e++) output[e] = first;
@@ -206,6 +202,20 @@ public static partial class ChannelMlp
             }
         }
     }
+
+    /// <summary>
+    /// The first element of a row-segment lane's segment: row lane / segments, segment lane mod segments, of
+    /// ⌈plane / segments⌉ elements each (the last may be shorter or empty).
+    /// </summary>
+    private static int SegmentStart(int lane, int segments, int plane)
+    {
+        int row = lane / segments;
+        return row * plane + (lane - row * segments) * ((plane + segments - 1) / segments);
+    }
+
+    /// <summary>One past the last element of the lane's segment (<see cref="SegmentStart"/>), at most its row's end.</summary>
+    private static int SegmentEnd(int lane, int segments, int plane) =>
+        Math.Min(SegmentStart(lane, segments, plane) + (plane + segments - 1) / segments, (lane / segments + 1) * plane);
 
     /// <summary>Σ_n m[n·width + column] over the batch, in order.</summary>
     private static float ColumnSum(ArrayView<float> m, int column, int width, int batch)

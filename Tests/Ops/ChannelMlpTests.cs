@@ -177,6 +177,47 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
         Verify.Close(Download(grads.DB2!), Sum(m.InitialDB2!, avgRef.DB2!, maxRef.DB2!), 1e-5, 1e-5, "db2 after avg + max");
     }
 
+    /// <summary>
+    /// A NaN input reaches what the double reference (PyTorch's rules: ReLU(NaN) = NaN, threshold_backward passes a NaN
+    /// pre-activation's gradient) says it reaches — its pixel's outputs and dX, and every weight gradient — in both
+    /// kernel shapes, and nothing else.
+    /// </summary>
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    public void ANaNInputReachesWhatTheReferenceSays(bool gpuShaped, bool pooled)
+    {
+        using var kernels = KernelShape.Force(gpuShaped);
+        var shape = pooled ? new Shape4(3, 8, 1, 1) : new Shape4(2, 8, 3, 5);
+        const int r = 2;
+        var m = new Model(shape, r, bias: true, 1100);
+        m.X[pooled ? 9 : 17] = double.NaN;
+        double[] dOut = Random(1101, shape.Size);
+        using var bx = Upload(m.X);
+        using var weights = new DeviceWeights(this, m);
+        using var by = Poisoned<float>(shape.Size);
+        if (pooled)
+            ChannelMlp.PooledForward(Stream, bx.View, shape, r, weights.W1.View, weights.B1View, weights.W2.View, weights.B2View, by.View);
+        else
+            ChannelMlp.PixelForward(Stream, bx.View, shape, r, weights.W1.View, weights.B1View, weights.W2.View, weights.B2View, false, by.View);
+        var expectedY = pooled
+            ? ChannelMlp.PooledForwardReference(m.X, shape, r, m.W1, m.B1, m.W2, m.B2)
+            : ChannelMlp.PixelForwardReference(m.X, shape, r, m.W1, m.B1, m.W2, m.B2, false);
+        Verify.Close(Download(by), expectedY, 1e-4, 1e-4, "y with a NaN input");
+
+        var actual = RunBackward(m, dOut, sigmoid: false, pooled);
+        var expected = pooled
+            ? ChannelMlp.PooledBackwardReference(m.X, dOut, shape, r, m.W1, m.B1, m.W2, m.B2)
+            : ChannelMlp.PixelBackwardReference(m.X, dOut, shape, r, m.W1, m.B1, m.W2, m.B2, false);
+        Verify.Close(actual.DInput, expected.DInput, 1e-4, 1e-4, "dX with a NaN input");
+        Verify.Close(actual.DW1, Sum(m.InitialDW1, expected.DW1), 1e-4, 1e-4, "dW1 with a NaN input");
+        Verify.Close(actual.DW2, Sum(m.InitialDW2, expected.DW2), 1e-4, 1e-4, "dW2 with a NaN input");
+        Verify.Close(actual.DB1!, Sum(m.InitialDB1!, expected.DB1!), 1e-4, 1e-4, "db1 with a NaN input");
+        Verify.Close(actual.DB2!, Sum(m.InitialDB2!, expected.DB2!), 1e-4, 1e-4, "db2 with a NaN input");
+    }
+
     [Fact]
     public void ChannelsNotDivisibleByTheReductionAreRejectedWithTheNumbers()
     {

@@ -156,6 +156,14 @@ public static partial class VectorKernels
         return (y, h);
     }
 
+    /// <summary><see cref="Float4.FusedMultiplyAdd"/> of vector <c>i</c>, and <see cref="MathF.FusedMultiplyAdd"/> of its lanes.</summary>
+    [Kernel]
+    public static void FusedMultiplyAdd4(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> vector, ArrayView<float> scalar)
+    {
+        Float4.FusedMultiplyAdd(Float4.Load(a, i * 4), Float4.Load(b, i * 4), Float4.Load(c, i * 4)).Store(vector, i * 4);
+        for (int k = i * 4; k < i * 4 + 4; k++) scalar[k] = MathF.FusedMultiplyAdd(a[k], b[k], c[k]);
+    }
+
     /// <summary><c>y[row] = Σ_k m[row, k]·v[k]</c>: 16 columns at a time with FMA through a helper, the tail scalar.</summary>
     [Kernel]
     public static void DotRows16(Index1D row, ArrayView<float> m, ArrayView<float> v, int columns, ArrayView<float> y)
@@ -261,6 +269,31 @@ public abstract partial class ConformanceTests
         Verify.BitExact(actualH[offset..], expectedH, $"Float{width} Sum() and Max(), folded lane k with lane k + {width / 2}");
         // The FMA's one rounding is visible: fma(x, u, -(x·u)) is the product's rounding error, which two roundings make 0.
         Assert.True(expectedY.Where((_, i) => i / width % VectorKernels.Operations == 14).Count(e => e != 0) > count * width / 2);
+    }
+
+    /// <summary>
+    /// One rounding, where two would differ: a·b + c with a = b = 1 + 2⁻¹² lies 2⁻⁸⁰ above the tie between two floats,
+    /// which rounding to double first would turn into the tie itself (then rounded to even, the wrong way); and
+    /// fma(u, u, v) = 2⁻²⁴ where a·b + c in float is 0.
+    /// </summary>
+    [Fact]
+    public void FusedMultiplyAddRoundsOnceInVectorsAndScalars()
+    {
+        float t = 1f + MathF.Pow(2, -12), u = 1f + MathF.Pow(2, -12), v = -(1f + MathF.Pow(2, -11));
+        var a = new[] { t, -t, t, u }.Concat(TestData.Floats(100, 60)).ToArray();
+        var b = new[] { t, t, -t, u }.Concat(TestData.Floats(101, 60)).ToArray();
+        var c = new[] { MathF.Pow(2, -80), -MathF.Pow(2, -80), -MathF.Pow(2, -80), v }.Concat(TestData.Floats(102, 60)).ToArray();
+        var expected = a.Select((ai, i) => MathF.FusedMultiplyAdd(ai, b[i], c[i])).ToArray();
+        Assert.Equal(1f + MathF.Pow(2, -11) + MathF.Pow(2, -23), expected[0]);
+        Assert.NotEqual(expected[0], (float)((double)a[0] * b[0] + c[0]));
+        using var ba = Upload(a);
+        using var bb = Upload(b);
+        using var bc = Upload(c);
+        using var vector = Poisoned<float>(a.Length);
+        using var scalar = Poisoned<float>(a.Length);
+        VectorKernels.FusedMultiplyAdd4Kernel.Launch(Accelerator, a.Length / 4, ba.View, bb.View, bc.View, vector.View, scalar.View);
+        Verify.BitExact(Download(vector), expected, "Float4.FusedMultiplyAdd (one rounding)");
+        Verify.BitExact(scalar.ToArray(), expected, "MathF.FusedMultiplyAdd (one rounding)");
     }
 
     [Fact]

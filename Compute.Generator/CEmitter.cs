@@ -127,14 +127,7 @@ internal sealed partial class CEmitter
             // A kernel may ignore its index; declaring it anyway would be an unused variable (NVRTC warns, #177/#550).
             bool indexUsed = declaration.DescendantNodes().OfType<IdentifierNameSyntax>()
                 .Any(n => SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(n).Symbol, kernel.Parameters[0]));
-            Line($"{l} ga_gid = {target.LinearGlobalId};");
-            Line($"if (ga_gid >= ({l})ga_extent_x * ga_extent_y * ga_extent_z) return;");
-            if (indexUsed) Line(dimensions switch
-            {
-                1 => $"int {index} = (int)ga_gid;",
-                2 => $"ga_idx2 {index} = ga_make_idx2((int)(ga_gid % ga_extent_x), (int)(ga_gid / ga_extent_x));",
-                _ => $"ga_idx3 {index} = ga_make_idx3((int)(ga_gid % ga_extent_x), (int)(ga_gid / ga_extent_x % ga_extent_y), (int)(ga_gid / (({l})ga_extent_x * ga_extent_y)));",
-            });
+            foreach (var line in target.ImplicitIndex(dimensions, indexUsed ? index : null)) Line(line);
         }
         foreach (var line in prologue) Line(line);
         EmitBody(declaration);

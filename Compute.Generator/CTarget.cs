@@ -46,6 +46,24 @@ internal abstract class CTarget
 
     public abstract string LinearGlobalId { get; }
 
+    /// <summary>
+    /// The prologue of an implicit kernel of <paramref name="dimensions"/> (1–3): leave if the lane is past the extent
+    /// (<c>ga_extent_x/y/z</c>), then declare <paramref name="index"/> (null: the kernel ignores its index). This one
+    /// decomposes a 1-D launch's linear id (CUDA); OpenCL launches a real 3-D NDRange instead.
+    /// </summary>
+    public virtual IEnumerable<string> ImplicitIndex(int dimensions, string? index)
+    {
+        yield return $"{Long} ga_gid = {LinearGlobalId};";
+        yield return $"if (ga_gid >= ({Long})ga_extent_x * ga_extent_y * ga_extent_z) return;";
+        if (index == null) yield break;
+        yield return dimensions switch
+        {
+            1 => $"int {index} = (int)ga_gid;",
+            2 => $"ga_idx2 {index} = ga_make_idx2((int)(ga_gid % ga_extent_x), (int)(ga_gid / ga_extent_x));",
+            _ => $"ga_idx3 {index} = ga_make_idx3((int)(ga_gid % ga_extent_x), (int)(ga_gid / ga_extent_x % ga_extent_y), (int)(ga_gid / (({Long})ga_extent_x * ga_extent_y)));",
+        };
+    }
+
     /// <summary>Index in group, group size, group index, grid size along axis 0, 1, 2.</summary>
     public abstract string LocalId(int axis);
 
@@ -363,6 +381,24 @@ internal abstract class CTarget
             return sb.ToString();
         }
         public override string LinearGlobalId => "((long)get_global_id(0))";
+
+        /// <summary>
+        /// OpenCL launches implicit kernels as a 3-D NDRange over (x, y, z), each axis rounded up to the work-group's
+        /// (OpenCLProgram.Enqueue): a lane reads its coordinates, no division, and the compiler's work-group loop over
+        /// x keeps what depends only on y and z out of the inner loop.
+        /// </summary>
+        public override IEnumerable<string> ImplicitIndex(int dimensions, string? index)
+        {
+            yield return "int ga_x = (int)get_global_id(0), ga_y = (int)get_global_id(1), ga_z = (int)get_global_id(2);";
+            yield return "if (ga_x >= ga_extent_x || ga_y >= ga_extent_y || ga_z >= ga_extent_z) return;";
+            if (index == null) yield break;
+            yield return dimensions switch
+            {
+                1 => $"int {index} = ga_x;",
+                2 => $"ga_idx2 {index} = ga_make_idx2(ga_x, ga_y);",
+                _ => $"ga_idx3 {index} = ga_make_idx3(ga_x, ga_y, ga_z);",
+            };
+        }
         public override string LocalId(int axis) => $"((int)get_local_id({axis}))";
         public override string LocalSize(int axis) => $"((int)get_local_size({axis}))";
         public override string GroupId(int axis) => $"((int)get_group_id({axis}))";

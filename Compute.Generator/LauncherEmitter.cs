@@ -96,12 +96,21 @@ internal static class LauncherEmitter
             sb.AppendLine($"        public void Execute(long __start, long __end, {C}Index3D __extent, {C}Index3D __group)");
             sb.AppendLine("        {");
             for (int k = 0; k < parameters.Count; k++) sb.AppendLine($"            var __a{k} = {Id(parameters[k].Name)};");
-            sb.AppendLine(dimensions switch
+            if (dimensions == 1)
+                sb.AppendLine($"            for (long __i = __start; __i < __end; __i++) {call("new " + C + "Index1D((int)__i)")}");
+            else
             {
-                1 => $"            for (long __i = __start; __i < __end; __i++) {call("new " + C + "Index1D((int)__i)")}",
-                2 => $"            for (long __i = __start; __i < __end; __i++) {call($"new {C}Index2D((int)(__i % __extent.X), (int)(__i / __extent.X))")}",
-                _ => $"            for (long __i = __start; __i < __end; __i++) {call($"new {C}Index3D((int)(__i % __extent.X), (int)(__i / __extent.X % __extent.Y), (int)(__i / ((long)__extent.X * __extent.Y)))")}",
-            });
+                // The chunk's first lane is decomposed once; then x counts along its row and carries into y (and z):
+                // no division per lane.
+                sb.AppendLine("            int __x = (int)(__start % __extent.X), __y = (int)(__start / __extent.X % __extent.Y), __z = (int)(__start / ((long)__extent.X * __extent.Y));");
+                sb.AppendLine("            for (long __i = __start; __i < __end; __i++)");
+                sb.AppendLine("            {");
+                sb.AppendLine($"                {call(dimensions == 2 ? $"new {C}Index2D(__x, __y)" : $"new {C}Index3D(__x, __y, __z)")}");
+                sb.AppendLine("                if (++__x < __extent.X) continue;");
+                sb.AppendLine("                __x = 0;");
+                sb.AppendLine(dimensions == 2 ? "                __y++;" : "                if (++__y == __extent.Y) { __y = 0; __z++; }");
+                sb.AppendLine("            }");
+            }
             sb.AppendLine("        }");
             sb.AppendLine();
             sb.Append(IlgpuLaunch(dimensions, parameters));

@@ -1,56 +1,43 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace GpuAttention.Compute.Cpu;
 
 /// <summary>
-/// Splits a CPU launch of a kernel's host body into chunks over the thread pool. Small launches run on the calling
-/// thread: below <see cref="InlineLanes"/> lanes, handing work to the pool costs more than the work.
+/// Splits a CPU launch of a kernel's host body into chunks over the thread pool, sized by the work measured: the
+/// first lanes (or groups) run on the calling thread and are timed, and the rest is handed to the pool only when it
+/// is worth more than <see cref="ChunkSeconds"/> a chunk. A lane's cost spans four orders of magnitude (an add of two
+/// floats, or a whole row of a CPU-shaped kernel), so a lane count alone cannot tell a launch worth splitting.
 /// </summary>
 internal static class CpuKernelRunner
 {
-    /// <summary>Launches with fewer lanes than this run on the calling thread.</summary>
-    public const long InlineLanes = 1 << 14;
+    /// <summary>The least work a pool chunk gets: handing work to the pool costs a few microseconds.</summary>
+    public const double ChunkSeconds = 20e-6;
 
     private static readonly int Workers = Environment.ProcessorCount;
 
     /// <summary>Runs <paramref name="body"/> over the launch: indices of an implicit extent, or groups of a grid.</summary>
     public static void Run<TBody>(in LaunchShape shape, TBody body) where TBody : struct, IHostKernel
     {
-        if (shape.Grouped) RunGroups(shape.Grid, shape.Group, body);
-        else RunImplicit(shape.Extent, body);
-    }
-
-    private static void RunImplicit<TBody>(Index3D extent, TBody body) where TBody : struct, IHostKernel
-    {
+        var (extent, group) = shape.Grouped ? (shape.Grid, shape.Group) : (shape.Extent, default);
         long total = extent.Size;
         if (total == 0) return;
-        if (total < InlineLanes || Workers == 1)
+        // Lanes or groups [0, probe) are the sample: 1/64 of the launch, at least 16, at most 4096.
+        long probe = Math.Min(total, Math.Clamp(total / 64, 16, 4096));
+        long started = Stopwatch.GetTimestamp();
+        body.Execute(0, probe, extent, group);
+        if (probe == total) return;
+        double rest = Stopwatch.GetElapsedTime(started).TotalSeconds / probe * (total - probe);
+        long chunks = (long)Math.Min(Math.Min(rest / ChunkSeconds, Workers * 4.0), total - probe);
+        if (Workers == 1 || chunks < 2)
         {
-            body.Execute(0, total, extent, default);
+            body.Execute(probe, total, extent, group);
             return;
         }
-        long chunks = Math.Min(total / (InlineLanes / 4), Workers * 4L);
-        RunChunks(chunks, total, (start, end) => body.Execute(start, end, extent, default));
-    }
-
-    private static void RunGroups<TBody>(Index3D grid, Index3D group, TBody body) where TBody : struct, IHostKernel
-    {
-        long groups = grid.Size;
-        if (groups == 0) return;
-        if (groups == 1 || groups * group.Size < InlineLanes || Workers == 1)
-        {
-            body.Execute(0, groups, grid, group);
-            return;
-        }
-        long chunks = Math.Min(groups, Workers * 4L);
-        RunChunks(chunks, groups, (start, end) => body.Execute(start, end, grid, group));
-    }
-
-    private static void RunChunks(long chunks, long total, Action<long, long> body)
-    {
+        long count = total - probe;
         try
         {
-            Parallel.For(0, chunks, c => body(total * c / chunks, total * (c + 1) / chunks));
+            Parallel.For(0, chunks, c => body.Execute(probe + count * c / chunks, probe + count * (c + 1) / chunks, extent, group));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Text;
 using static GpuAttention.Compute.OpenCL.OpenCLNative;
 
@@ -68,11 +69,7 @@ internal sealed unsafe class OpenCLProgram : IDisposable
             throw new ArgumentException($"kernel {descriptor.Name}: group {group} has {group.Size} lanes, the compiled kernel takes at most {maxGroup} on this device");
         nuint* global = stackalloc nuint[] { (nuint)((long)grid.X * group.X), (nuint)((long)grid.Y * group.Y), (nuint)((long)grid.Z * group.Z) };
         nuint* local = stackalloc nuint[] { (nuint)group.X, (nuint)group.Y, (nuint)group.Z };
-        if (!shape.Grouped)
-        {
-            global[0] = (nuint)((extent.Size + implicitGroup - 1) / implicitGroup * implicitGroup);
-            local[0] = (nuint)implicitGroup;
-        }
+        if (!shape.Grouped) ImplicitRange(extent, global, local);
 
         lock (launchLock)
         {
@@ -95,12 +92,29 @@ internal sealed unsafe class OpenCLProgram : IDisposable
                 Set(ref index, parameter, sizeof(long), argument.Offset);
                 Set(ref index, parameter, sizeof(long), argument.Length);
             }
-            int error = clEnqueueNDRangeKernel(queue, kernel, shape.Grouped ? 3u : 1u, null, global, local, 0, null, null);
+            int error = clEnqueueNDRangeKernel(queue, kernel, 3, null, global, local, 0, null, null);
             if (error != CL_SUCCESS)
                 throw new OpenCLException(error, "clEnqueueNDRangeKernel", shape.Grouped
                     ? $"kernel {descriptor.Name}, grid {grid}, group {group}"
-                    : $"kernel {descriptor.Name}, extent {extent}, {global[0]} lanes in groups of {local[0]}");
+                    : $"kernel {descriptor.Name}, extent {extent}, NDRange {global[0]}×{global[1]}×{global[2]} in groups of {local[0]}×{local[1]}");
         }
+    }
+
+    /// <summary>
+    /// The NDRange of an implicit launch: the extent's three axes, x and y rounded up to a work-group of
+    /// <c>implicitGroup</c> lanes, x × y (the generated prologue returns for lanes past the extent). The group's x is
+    /// the power of two that covers a short row (capped at the group), so a row of 196 runs in groups of 256 × 1 and
+    /// rows of 14 in 16 × 16, and a kernel sees at most log2(group) + 1 local sizes (PoCL compiles one work-group
+    /// function per local size).
+    /// </summary>
+    private void ImplicitRange(Index3D extent, nuint* global, nuint* local)
+    {
+        int x = extent.X >= implicitGroup ? implicitGroup : (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)extent.X), (uint)implicitGroup);
+        int y = Math.Min(implicitGroup / x, (int)BitOperations.RoundUpToPowerOf2((uint)extent.Y));
+        (local[0], local[1], local[2]) = ((nuint)x, (nuint)y, 1);
+        global[0] = (nuint)(((long)extent.X + x - 1) / x * x);
+        global[1] = (nuint)(((long)extent.Y + y - 1) / y * y);
+        global[2] = (nuint)extent.Z;
     }
 
     /// <summary>

@@ -71,12 +71,10 @@ internal static class HandWrittenKernels
         __kernel void ga_coordinates(int ga_extent_x, int ga_extent_y, int ga_extent_z,
                                      __global int* output_base, long output_offset, long output_length)
         {
-            long gid = get_global_id(0);
-            if (gid >= (long)ga_extent_x * ga_extent_y * ga_extent_z) return;
-            int x = (int)(gid % ga_extent_x);
-            int y = (int)((gid / ga_extent_x) % ga_extent_y);
-            int z = (int)(gid / ((long)ga_extent_x * ga_extent_y));
-            output_base[output_offset + gid] = x + 1000 * y + 1000000 * z;
+            int x = (int)get_global_id(0), y = (int)get_global_id(1), z = (int)get_global_id(2);
+            if (x >= ga_extent_x || y >= ga_extent_y || z >= ga_extent_z) return;
+            long i = ((long)z * ga_extent_y + y) * ga_extent_x + x;
+            output_base[output_offset + i] = x + 1000 * y + 1000000 * z;
         }
         """, Dimensions: 3, GroupSize: 0, Parameters: ["output"]);
 

@@ -15,31 +15,30 @@ namespace GpuAttention.Kernels;
 /// </summary>
 public static partial class AvgPool2x2
 {
-    /// <summary>One lane per output element: the window's mean.</summary>
+    /// <summary>The window's mean; a row-span kernel over the N·C·(H/2) output rows (<see cref="KernelShape.RowSpan"/>).</summary>
     [Kernel]
-    public static void AvgPool2x2Forward(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> y)
+    public static void AvgPool2x2Forward(Index2D i, int height, int width, int span, ArrayView<float> x, ArrayView<float> y)
     {
-        int o = i;
         int outW = width / 2, outH = height / 2;
-        int j = o % outW;
-        int r = o / outW % outH;
-        long first = (long)(o / outW / outH) * height * width + 2 * r * width + 2 * j;
-        float sum = x[first] + x[first + 1] + x[first + width] + x[first + width + 1];
-        y[o] = sum / 4f;
+        int top = i.Y / outH * height * width + 2 * (i.Y % outH) * width, output = i.Y * outW, end = Math.Min(i.X * span + span, outW);
+        for (int j = i.X * span; j < end; j++)
+        {
+            int first = top + 2 * j;
+            float sum = x[first] + x[first + 1] + x[first + width] + x[first + width + 1];
+            y[output + j] = sum / 4f;
+        }
     }
 
-    /// <summary>One lane per input element: <c>dInput = dOut[window] / 4</c>, 0 outside every window.</summary>
+    /// <summary><c>dInput = dOut[window] / 4</c>, 0 outside every window; a row-span kernel over the N·C·H input rows.</summary>
     [Kernel]
-    public static void AvgPool2x2Backward(Index1D i, int height, int width, ArrayView<float> dOut, ArrayView<float> dInput)
+    public static void AvgPool2x2Backward(Index2D i, int height, int width, int span, ArrayView<float> dOut, ArrayView<float> dInput)
     {
-        int k = i;
-        int w = k % width;
-        int h = k / width % height;
-        int nc = k / width / height;
+        int h = i.Y % height, nc = i.Y / height;
         int outW = width / 2, outH = height / 2;
-        float g = 0f;
-        if (h / 2 < outH && w / 2 < outW) g = dOut[((long)nc * outH + h / 2) * outW + w / 2] / 4f;
-        dInput[k] = g;
+        int row = i.Y * width, output = (nc * outH + h / 2) * outW, end = Math.Min(i.X * span + span, width);
+        bool rowPooled = h / 2 < outH;
+        for (int w = i.X * span; w < end; w++)
+            dInput[row + w] = rowPooled && w / 2 < outW ? dOut[output + w / 2] / 4f : 0f;
     }
 
     /// <summary>Enqueues the forward: y of [N, C, H/2, W/2]; H and W at least 2.</summary>
@@ -49,7 +48,8 @@ public static partial class AvgPool2x2
         var output = MaxPool2x2.CheckShapes(op, shape);
         OpChecks.Length(op, "x", x, shape);
         OpChecks.Length(op, "y", y, output.Size, $"{output} of {shape}");
-        AvgPool2x2ForwardKernel.Launch(stream, checked((int)output.Size), shape.H, shape.W, x, y);
+        int span = KernelShape.RowSpan(stream, output.W);
+        AvgPool2x2ForwardKernel.Launch(stream, KernelShape.RowSpans(output.N * output.C * output.H, output.W, span), shape.H, shape.W, span, x, y);
     }
 
     /// <summary>Enqueues the backward: <c>dInput = dOut / 4</c> spread over each window (overwrites).</summary>
@@ -59,7 +59,8 @@ public static partial class AvgPool2x2
         var output = MaxPool2x2.CheckShapes(op, shape);
         OpChecks.Length(op, "dInput", dInput, shape);
         OpChecks.Length(op, "dOut", dOut, output.Size, $"{output} of {shape}");
-        AvgPool2x2BackwardKernel.Launch(stream, checked((int)shape.Size), shape.H, shape.W, dOut, dInput);
+        int span = KernelShape.RowSpan(stream, shape.W);
+        AvgPool2x2BackwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C * shape.H, shape.W, span), shape.H, shape.W, span, dOut, dInput);
     }
 
     // ---- double-precision references ----

@@ -15,43 +15,42 @@ namespace GpuAttention.Kernels;
 /// </summary>
 public static partial class ChannelShuffle
 {
-    /// <summary><c>y[n, c, p] = x[n, (c % g)·K + c / g, p]</c> for each output element.</summary>
+    /// <summary>
+    /// <c>y[n, c, p] = x[n, (c % g)·K + c / g, p]</c>; a row-span kernel over the N·C planes
+    /// (<see cref="KernelShape.RowSpan"/>). The backward is the same copy with K groups: the inverse permutation.
+    /// </summary>
     [Kernel]
-    public static void ChannelShuffleForward(Index1D i, int channels, int groups, int plane, ArrayView<float> x, ArrayView<float> y)
+    public static void ChannelShuffleCopy(Index2D i, int channels, int groups, int plane, int span, ArrayView<float> x, ArrayView<float> y)
     {
-        int k = i;
-        int p = k % plane;
-        int c = k / plane % channels;
-        int n = k / plane / channels;
-        int source = c % groups * (channels / groups) + c / groups;
-        y[k] = x[((long)n * channels + source) * plane + p];
+        int row = i.Y * plane, from = SourcePlane(i.Y, channels, groups) * plane, end = Math.Min(i.X * span + span, plane);
+        for (int p = i.X * span; p < end; p++) y[row + p] = x[from + p];
     }
 
-    /// <summary><c>dInput[n, c, p] = dOut[n, (c % K)·g + c / K, p]</c> for each input element (the inverse permutation).</summary>
-    [Kernel]
-    public static void ChannelShuffleBackward(Index1D i, int channels, int groups, int plane, ArrayView<float> dOut, ArrayView<float> dInput)
+    /// <summary>The plane n·C + (c % g)·(C/g) + c / g that plane n·C + c of the shuffle's output comes from.</summary>
+    internal static int SourcePlane(int plane, int channels, int groups)
     {
-        int k = i;
-        int p = k % plane;
-        int c = k / plane % channels;
-        int n = k / plane / channels;
-        int perGroup = channels / groups;
-        int source = c % perGroup * groups + c / perGroup;
-        dInput[k] = dOut[((long)n * channels + source) * plane + p];
+        int c = plane % channels;
+        return plane - c + c % groups * (channels / groups) + c / groups;
     }
 
     /// <summary>Enqueues <c>y = channel_shuffle(x, groups)</c>: <c>y[n, j·g + i] = x[n, i·(C/g) + j]</c>.</summary>
     public static void Forward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape, int groups)
     {
         Check("ChannelShuffle.Forward", "x", x, "y", y, shape, groups);
-        ChannelShuffleForwardKernel.Launch(stream, (int)shape.Size, shape.C, groups, shape.Plane, x, y);
+        LaunchCopy(stream, x, y, shape, groups);
     }
 
     /// <summary>Enqueues the inverse permutation: <c>dInput[n, i·(C/g) + j] = dOut[n, j·g + i]</c> (overwrites).</summary>
     public static void Backward(AcceleratorStream stream, ArrayView<float> dOut, ArrayView<float> dInput, Shape4 shape, int groups)
     {
         Check("ChannelShuffle.Backward", "dOut", dOut, "dInput", dInput, shape, groups);
-        ChannelShuffleBackwardKernel.Launch(stream, (int)shape.Size, shape.C, groups, shape.Plane, dOut, dInput);
+        LaunchCopy(stream, dOut, dInput, shape, shape.C / groups);
+    }
+
+    private static void LaunchCopy(AcceleratorStream stream, ArrayView<float> from, ArrayView<float> to, Shape4 shape, int groups)
+    {
+        int span = KernelShape.RowSpan(stream, shape.Plane);
+        ChannelShuffleCopyKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span), shape.C, groups, shape.Plane, span, from, to);
     }
 
     /// <summary>The channel checks shared with the fused GAM gate: groups ≥ 1 and C % groups = 0.</summary>
@@ -63,10 +62,8 @@ public static partial class ChannelShuffle
 
     private static void Check(string op, string inName, ArrayView<float> input, string outName, ArrayView<float> output, Shape4 shape, int groups)
     {
-        OpChecks.Shape(op, inName, shape);
-        OpChecks.That(shape.Size <= int.MaxValue, op, inName, $"shape {shape} has {shape.Size} elements, more than {int.MaxValue}");
+        OpChecks.Tensor(op, inName, input, shape);
         CheckGroups(op, shape, groups);
-        OpChecks.Length(op, inName, input, shape);
         OpChecks.Length(op, outName, output, shape);
     }
 

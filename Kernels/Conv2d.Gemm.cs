@@ -47,53 +47,116 @@ public static partial class Conv2d
     }
 
     /// <summary>
-    /// Lane ((((n·S + s)·K + i)·K + j)·H + h) writes row h of column row s·K² + i·K + j of image n:
-    /// <c>cols[n][s·K² + i·K + j][h·W + w] = src[n, s, r(h+i−p), r(w+j−p)]</c> for every w, r clamping (replicate) or 0
-    /// outside the image (zeros).
+    /// Lane ((n·S + s)·K + i)·K + j writes column row s·K² + i·K + j of image n, a whole plane:
+    /// <c>cols[n][s·K² + i·K + j][h·W + w] = src[n, s, r(h+i−p), r(w+j−p)]</c>, r clamping (replicate) or 0 outside the
+    /// image (zeros). A row of it is the source row shifted by j − p: the w whose source is inside, [first, last), are a
+    /// plain copy, and the few on either side are zeros or the edge pixel, so no loop has a branch or a division.
     /// </summary>
     [Kernel]
     public static void Conv2dIm2col(Index1D i, int channels, int height, int width, int kernelSize, int replicate, ArrayView<float> src,
         ArrayView<float> cols)
     {
-        int h = i % height;
-        int rest = i / height;
-        int kx = rest % kernelSize;
-        rest /= kernelSize;
+        int kx = i % kernelSize;
+        int rest = i / kernelSize;
         int ky = rest % kernelSize;
         int image = rest / kernelSize;   // n·S + s
         int pad = kernelSize / 2;
-        int ih = h + ky - pad;
-        bool rowInside = replicate != 0 || ih >= 0 && ih < height;
-        int from = (image * height + XMath.Clamp(ih, 0, height - 1)) * width;
-        int to = ((image * kernelSize + ky) * kernelSize + kx) * height * width + h * width;
         int shift = kx - pad;
-        for (int w = 0; w < width; w++)
+        int first = XMath.Clamp(-shift, 0, width);
+        int last = XMath.Clamp(width - shift, first, width);
+        int to = i * height * width;
+        for (int h = 0; h < height; h++)
         {
-            int iw = w + shift;
-            float v = src[from + XMath.Clamp(iw, 0, width - 1)];
-            cols[to + w] = rowInside && (replicate != 0 || iw >= 0 && iw < width) ? v : 0f;
+            int ih = h + ky - pad;
+            int row = to + h * width;
+            if (replicate == 0 && (ih < 0 || ih >= height))
+            {
+                for (int w = 0; w < width; w++) cols[row + w] = 0f;
+                continue;
+            }
+            int from = (image * height + XMath.Clamp(ih, 0, height - 1)) * width;
+            float left = replicate != 0 ? src[from] : 0f;
+            float right = replicate != 0 ? src[from + width - 1] : 0f;
+            for (int w = 0; w < first; w++) cols[row + w] = left;
+            for (int w = first; w < last; w++) cols[row + w] = src[from + w + shift];
+            for (int w = last; w < width; w++) cols[row + w] = right;
         }
     }
 
     /// <summary>
-    /// Lane (d, n) = n·D + d computes plane d of image n: <c>dst[n,d,·] = bias[d] + Σ_k A[d,k] · cols[n][γ·S/g·K² + k][·]</c>
-    /// over k = s'·K² + t &lt; (S/g)·K², four k at a time in order. Forward (<paramref name="transposed"/> 0):
-    /// A[d, s'·K² + t] = W[d, s', t]. Input gradient (1): A[d, s'·K² + t] = W[γ·S/g + s', d', K² − 1 − t] (d' = d mod D/g).
+    /// Lane (b, n) = n·B + b computes planes d0 .. d0+3 of image n (output-channel block b of <see cref="Blocks"/> per
+    /// group γ; fewer at a group's end): <c>dst[n,d,·] = bias[d] + Σ_k A[d,k] · cols[n][γ·S/g·K² + k][·]</c> over
+    /// k = s'·K² + t &lt; (S/g)·K², four k at a time in order, so each column row read serves four planes (12 loads and
+    /// stores per 16 multiply-adds). Forward (<paramref name="transposed"/> 0): A[d, s'·K² + t] = W[d, s', t]. Input
+    /// gradient (1): A[d, s'·K² + t] = W[γ·S/g + s', d', K² − 1 − t] (d' = d mod D/g).
     /// </summary>
     [Kernel]
     public static void Conv2dGemm(Index1D i, int srcChannels, int dstChannels, int groups, int taps, int plane, int transposed, int hasBias,
         ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> cols, ArrayView<float> dst)
     {
-        int d = i % dstChannels;
-        int n = i / dstChannels;
         int srcPerGroup = srcChannels / groups;
         int dstPerGroup = dstChannels / groups;
-        int g = d / dstPerGroup;
+        int blocksPerGroup = (dstPerGroup + ChannelBlock - 1) / ChannelBlock;
+        int b = i % (groups * blocksPerGroup);
+        int n = i / (groups * blocksPerGroup);
+        int g = b / blocksPerGroup;
+        int d0 = g * dstPerGroup + b % blocksPerGroup * ChannelBlock;
+        int count = Math.Min(ChannelBlock, g * dstPerGroup + dstPerGroup - d0);
         int depth = srcPerGroup * taps;
-        int row = (n * dstChannels + d) * plane;
+        int row = (n * dstChannels + d0) * plane;
         int columns = (n * srcChannels + g * srcPerGroup) * taps * plane;
-        float start = hasBias != 0 ? bias[d] : 0f;
-        for (int p = 0; p < plane; p++) dst[row + p] = start;
+        for (int o = 0; o < count; o++)
+        {
+            float start = hasBias != 0 ? bias[d0 + o] : 0f;
+            for (int p = 0; p < plane; p++) dst[row + o * plane + p] = start;
+        }
+        if (count < ChannelBlock)
+        {
+            for (int o = 0; o < count; o++) GemmPlane(weight, cols, dst, transposed, d0 + o, g, dstPerGroup, srcPerGroup, taps, depth, plane, columns, row + o * plane);
+            return;
+        }
+        int r0 = row, r1 = row + plane, r2 = row + 2 * plane, r3 = row + 3 * plane;
+        int k = 0;
+        for (; k + 4 <= depth; k += 4)
+        {
+            float a00 = GemmWeight(weight, transposed, d0, k, g, dstPerGroup, srcPerGroup, taps), a01 = GemmWeight(weight, transposed, d0, k + 1, g, dstPerGroup, srcPerGroup, taps);
+            float a02 = GemmWeight(weight, transposed, d0, k + 2, g, dstPerGroup, srcPerGroup, taps), a03 = GemmWeight(weight, transposed, d0, k + 3, g, dstPerGroup, srcPerGroup, taps);
+            float a10 = GemmWeight(weight, transposed, d0 + 1, k, g, dstPerGroup, srcPerGroup, taps), a11 = GemmWeight(weight, transposed, d0 + 1, k + 1, g, dstPerGroup, srcPerGroup, taps);
+            float a12 = GemmWeight(weight, transposed, d0 + 1, k + 2, g, dstPerGroup, srcPerGroup, taps), a13 = GemmWeight(weight, transposed, d0 + 1, k + 3, g, dstPerGroup, srcPerGroup, taps);
+            float a20 = GemmWeight(weight, transposed, d0 + 2, k, g, dstPerGroup, srcPerGroup, taps), a21 = GemmWeight(weight, transposed, d0 + 2, k + 1, g, dstPerGroup, srcPerGroup, taps);
+            float a22 = GemmWeight(weight, transposed, d0 + 2, k + 2, g, dstPerGroup, srcPerGroup, taps), a23 = GemmWeight(weight, transposed, d0 + 2, k + 3, g, dstPerGroup, srcPerGroup, taps);
+            float a30 = GemmWeight(weight, transposed, d0 + 3, k, g, dstPerGroup, srcPerGroup, taps), a31 = GemmWeight(weight, transposed, d0 + 3, k + 1, g, dstPerGroup, srcPerGroup, taps);
+            float a32 = GemmWeight(weight, transposed, d0 + 3, k + 2, g, dstPerGroup, srcPerGroup, taps), a33 = GemmWeight(weight, transposed, d0 + 3, k + 3, g, dstPerGroup, srcPerGroup, taps);
+            int c0 = columns + k * plane, c1 = c0 + plane, c2 = c0 + 2 * plane, c3 = c0 + 3 * plane;
+            for (int p = 0; p < plane; p++)
+            {
+                float v0 = cols[c0 + p], v1 = cols[c1 + p], v2 = cols[c2 + p], v3 = cols[c3 + p];
+                dst[r0 + p] = dst[r0 + p] + a00 * v0 + a01 * v1 + a02 * v2 + a03 * v3;
+                dst[r1 + p] = dst[r1 + p] + a10 * v0 + a11 * v1 + a12 * v2 + a13 * v3;
+                dst[r2 + p] = dst[r2 + p] + a20 * v0 + a21 * v1 + a22 * v2 + a23 * v3;
+                dst[r3 + p] = dst[r3 + p] + a30 * v0 + a31 * v1 + a32 * v2 + a33 * v3;
+            }
+        }
+        for (; k < depth; k++)
+        {
+            float a0 = GemmWeight(weight, transposed, d0, k, g, dstPerGroup, srcPerGroup, taps), a1 = GemmWeight(weight, transposed, d0 + 1, k, g, dstPerGroup, srcPerGroup, taps);
+            float a2 = GemmWeight(weight, transposed, d0 + 2, k, g, dstPerGroup, srcPerGroup, taps), a3 = GemmWeight(weight, transposed, d0 + 3, k, g, dstPerGroup, srcPerGroup, taps);
+            int c = columns + k * plane;
+            for (int p = 0; p < plane; p++)
+            {
+                float v = cols[c + p];
+                dst[r0 + p] += a0 * v;
+                dst[r1 + p] += a1 * v;
+                dst[r2 + p] += a2 * v;
+                dst[r3 + p] += a3 * v;
+            }
+        }
+    }
+
+    /// <summary>One plane of <see cref="Conv2dGemm"/> (a group's last planes, fewer than a block), in the same order of sums.</summary>
+    private static void GemmPlane(ArrayView<float> weight, ArrayView<float> cols, ArrayView<float> dst, int transposed, int d, int g, int dstPerGroup,
+        int srcPerGroup, int taps, int depth, int plane, int columns, int row)
+    {
         int k = 0;
         for (; k + 4 <= depth; k += 4)
         {
@@ -140,9 +203,9 @@ public static partial class Conv2d
         {
             var from = src.SubView((long)n0 * srcChannels * plane, (long)images * srcChannels * plane);
             var to = dst.SubView((long)n0 * dstChannels * plane, (long)images * dstChannels * plane);
-            Conv2dIm2colKernel.Launch(stream, checked(images * srcChannels * k * k * shape.H), srcChannels, shape.H, shape.W, k,
+            Conv2dIm2colKernel.Launch(stream, checked(images * srcChannels * k * k), srcChannels, shape.H, shape.W, k,
                 Replicate(options), from, cols);
-            Conv2dGemmKernel.Launch(stream, images * dstChannels, srcChannels, dstChannels, options.Groups, k * k, plane,
+            Conv2dGemmKernel.Launch(stream, images * options.Groups * Blocks(dstChannels / options.Groups), srcChannels, dstChannels, options.Groups, k * k, plane,
                 transposed ? 1 : 0, hasBias ? 1 : 0, weight, hasBias ? bias : weight, cols, to);
         });
     }

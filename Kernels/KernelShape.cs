@@ -17,6 +17,19 @@ internal static class KernelShape
     /// <summary>True when the GPU-shaped kernels run on <paramref name="stream"/>'s device (or are forced on this thread).</summary>
     internal static bool GpuShaped(AcceleratorStream stream) => forcedGpuShaped ?? stream.Accelerator.Device.IsGpu;
 
+    /// <summary>
+    /// How many elements of a row one lane of a row-span kernel takes: 1 on a GPU (a lane per element, neighbouring
+    /// lanes on neighbouring elements), the whole row on a CPU device, where the lane's loop along the row is the unit-
+    /// stride loop the compiler vectorizes and what depends on the row alone (a gate's sigmoid, a channel's
+    /// statistics, the row's coordinates) is computed once. A row-span kernel takes <c>Index2D</c> (x: the span within
+    /// the row, y: the row) launched over <see cref="RowSpans"/>, and loops over
+    /// <c>[x·span, min(x·span + span, length))</c>; no lane divides per element on either shape.
+    /// </summary>
+    internal static int RowSpan(AcceleratorStream stream, int length) => GpuShaped(stream) ? 1 : length;
+
+    /// <summary>The launch extent of a row-span kernel: ⌈length / span⌉ spans × <paramref name="rows"/> rows.</summary>
+    internal static Index2D RowSpans(int rows, int length, int span) => new((length + span - 1) / span, rows);
+
     /// <summary>For tests, on this thread until disposed: forces the GPU-shaped (true) or CPU-shaped (false) kernels.</summary>
     internal static IDisposable Force(bool gpuShaped)
     {

@@ -18,49 +18,54 @@ namespace GpuAttention.Kernels;
 /// </summary>
 public static partial class MaxPool2x2
 {
-    /// <summary>One lane per output element: the window's maximum and its index in the input plane.</summary>
+    /// <summary>
+    /// The window's maximum and its index in the input plane; a row-span kernel over the N·C·(H/2) output rows
+    /// (<see cref="KernelShape.RowSpan"/>).
+    /// </summary>
     [Kernel]
-    public static void MaxPool2x2Forward(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
+    public static void MaxPool2x2Forward(Index2D i, int height, int width, int span, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
     {
-        int o = i;
         int outW = width / 2, outH = height / 2;
-        int j = o % outW;
-        int r = o / outW % outH;
-        long plane = (long)(o / outW / outH) * height * width;
-        int first = 2 * r * width + 2 * j;
-        float best = float.NegativeInfinity;
-        int bestIndex = first;
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++)
-            {
-                int p = first + a * width + b;
-                float v = x[plane + p];
-                if (Pooling.TakesMaximum(v, best))
+        int r = i.Y % outH;
+        int plane = i.Y / outH * height * width, output = i.Y * outW, end = Math.Min(i.X * span + span, outW);
+        for (int j = i.X * span; j < end; j++)
+        {
+            int first = 2 * r * width + 2 * j;
+            float best = float.NegativeInfinity;
+            int bestIndex = first;
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++)
                 {
-                    best = v;
-                    bestIndex = p;
+                    int p = first + a * width + b;
+                    float v = x[plane + p];
+                    if (Pooling.TakesMaximum(v, best))
+                    {
+                        best = v;
+                        bestIndex = p;
+                    }
                 }
-            }
-        y[o] = best;
-        argMax[o] = bestIndex;
+            y[output + j] = best;
+            argMax[output + j] = bestIndex;
+        }
     }
 
-    /// <summary>One lane per input element: <c>dInput[p] = dOut[window(p)]</c> where p is its window's arg-max, else 0.</summary>
+    /// <summary>
+    /// <c>dInput[p] = dOut[window(p)]</c> where p is its window's arg-max, else 0; a row-span kernel over the N·C·H
+    /// input rows.
+    /// </summary>
     [Kernel]
-    public static void MaxPool2x2Backward(Index1D i, int height, int width, ArrayView<float> dOut, ArrayView<int> argMax, ArrayView<float> dInput)
+    public static void MaxPool2x2Backward(Index2D i, int height, int width, int span, ArrayView<float> dOut, ArrayView<int> argMax, ArrayView<float> dInput)
     {
-        int k = i;
-        int w = k % width;
-        int h = k / width % height;
-        int nc = k / width / height;
+        int h = i.Y % height, nc = i.Y / height;
         int outW = width / 2, outH = height / 2;
-        float g = 0f;
-        if (h / 2 < outH && w / 2 < outW)
+        int row = i.Y * width, output = (nc * outH + h / 2) * outW, end = Math.Min(i.X * span + span, width);
+        bool rowPooled = h / 2 < outH;
+        for (int w = i.X * span; w < end; w++)
         {
-            long o = ((long)nc * outH + h / 2) * outW + w / 2;
-            if (argMax[o] == h * width + w) g = dOut[o];
+            float g = 0f;
+            if (rowPooled && w / 2 < outW && argMax[output + w / 2] == h * width + w) g = dOut[output + w / 2];
+            dInput[row + w] = g;
         }
-        dInput[k] = g;
     }
 
     /// <summary>The output's shape for <paramref name="input"/>: [N, C, H/2, W/2].</summary>
@@ -74,7 +79,8 @@ public static partial class MaxPool2x2
         OpChecks.Length(op, "x", x, shape);
         OpChecks.Length(op, "y", y, output.Size, $"{output} of {shape}");
         OpChecks.Length(op, "argMax", argMax, output.Size, $"{output} of {shape}");
-        MaxPool2x2ForwardKernel.Launch(stream, checked((int)output.Size), shape.H, shape.W, x, y, argMax);
+        int span = KernelShape.RowSpan(stream, output.W);
+        MaxPool2x2ForwardKernel.Launch(stream, KernelShape.RowSpans(output.N * output.C * output.H, output.W, span), shape.H, shape.W, span, x, y, argMax);
     }
 
     /// <summary>Enqueues the backward: dOut routed to the saved arg-max of each window, 0 elsewhere (overwrites dInput).</summary>
@@ -85,7 +91,8 @@ public static partial class MaxPool2x2
         OpChecks.Length(op, "dInput", dInput, shape);
         OpChecks.Length(op, "dOut", dOut, output.Size, $"{output} of {shape}");
         OpChecks.Length(op, "argMax", argMax, output.Size, $"{output} of {shape}");
-        MaxPool2x2BackwardKernel.Launch(stream, checked((int)shape.Size), shape.H, shape.W, dOut, argMax, dInput);
+        int span = KernelShape.RowSpan(stream, shape.W);
+        MaxPool2x2BackwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C * shape.H, shape.W, span), shape.H, shape.W, span, dOut, argMax, dInput);
     }
 
     /// <summary>The output shape, after checking the input's (every dimension ≥ 1, H and W ≥ 2).</summary>

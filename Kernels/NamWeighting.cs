@@ -42,15 +42,20 @@ public static partial class NamWeighting
         for (int c = lane; c < channels; c += WeightGroupSize) weights[c] = MathF.Abs(gamma[c]) / total;
     }
 
-    /// <summary><c>y = σ((γ·(x − μ)·invstd + β)·w_c)·x</c>.</summary>
+    /// <summary><c>y = σ((γ·(x − μ)·invstd + β)·w_c)·x</c>; a row-span kernel over the N·C planes (<see cref="KernelShape.RowSpan"/>).</summary>
     [Kernel]
-    public static void NamForward(Index1D i, int channels, int plane, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invstd,
+    public static void NamForward(Index2D i, int channels, int plane, int span, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invstd,
         ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> weights, ArrayView<float> y)
     {
-        int c = i / plane % channels;
-        float v = x[i];
-        float z = gamma[c] * ((v - mean[c]) * invstd[c]) + beta[c];
-        y[i] = XMath.Sigmoid(z * weights[c]) * v;
+        int c = i.Y % channels;
+        float mu = mean[c], inv = invstd[c], ga = gamma[c], b = beta[c], w = weights[c];
+        int row = i.Y * plane, end = Math.Min(i.X * span + span, plane);
+        for (int p = i.X * span; p < end; p++)
+        {
+            float v = x[row + p];
+            float z = ga * ((v - mu) * inv) + b;
+            y[row + p] = XMath.Sigmoid(z * w) * v;
+        }
     }
 
     /// <summary>∂L/∂z = dY·x·s(1 − s)·w_c for the gate s = σ(z·w_c).</summary>
@@ -89,19 +94,24 @@ public static partial class NamWeighting
     /// <c>dY·s + γ·invstd·g</c> in eval.
     /// </summary>
     [Kernel]
-    public static void NamBackwardInput(Index1D i, int channels, int plane, int training, float inverseCount, ArrayView<float> x,
+    public static void NamBackwardInput(Index2D i, int channels, int plane, int span, int training, float inverseCount, ArrayView<float> x,
         ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> weights, ArrayView<float> totals, ArrayView<float> dInput)
     {
-        int c = i / plane % channels;
-        float v = x[i];
-        float dy = dOut[i];
-        float inv = invstd[c];
-        float xhat = (v - mean[c]) * inv;
-        float s = XMath.Sigmoid((gamma[c] * xhat + beta[c]) * weights[c]);
-        float g = GateGradient(v, dy, s, weights[c]);
-        if (training != 0) g = g - totals[c] * inverseCount - xhat * (totals[channels + c] * inverseCount);
-        dInput[i] = dy * s + gamma[c] * inv * g;
+        int c = i.Y % channels;
+        float mu = mean[c], inv = invstd[c], ga = gamma[c], b = beta[c], w = weights[c];
+        float meanG = totals[c] * inverseCount, meanGx = totals[channels + c] * inverseCount;
+        int row = i.Y * plane, end = Math.Min(i.X * span + span, plane);
+        for (int p = i.X * span; p < end; p++)
+        {
+            float v = x[row + p];
+            float dy = dOut[row + p];
+            float xhat = (v - mu) * inv;
+            float s = XMath.Sigmoid((ga * xhat + b) * w);
+            float g = GateGradient(v, dy, s, w);
+            if (training != 0) g = g - meanG - xhat * meanGx;
+            dInput[row + p] = dy * s + ga * inv * g;
+        }
     }
 
     /// <summary>
@@ -114,6 +124,7 @@ public static partial class NamWeighting
         ArrayView<float> weights, ArrayView<float> workspace, ArrayView<float> y, Shape4 shape, float momentum = 0.1f, float eps = 1e-5f)
     {
         const string op = "NAM ForwardTraining";
+        OpChecks.Tensor(op, nameof(x), x, shape);
         BatchNorm2d.CheckStatistics(op, x, gamma, beta, runningMean, runningVar, saveMean, saveInvstd, shape, eps, training: true);
         OpChecks.That(momentum >= 0f && momentum <= 1f, op, nameof(momentum), $"momentum must be in [0, 1], is {momentum}");
         OpChecks.Length(op, nameof(weights), weights, shape.C, $"the {shape.C} channels of {shape}");
@@ -132,6 +143,7 @@ public static partial class NamWeighting
         ArrayView<float> weights, ArrayView<float> y, Shape4 shape, float eps = 1e-5f)
     {
         const string op = "NAM ForwardInference";
+        OpChecks.Tensor(op, nameof(x), x, shape);
         BatchNorm2d.CheckStatistics(op, x, gamma, beta, runningMean, runningVar, saveMean, saveInvstd, shape, eps, training: false);
         OpChecks.Length(op, nameof(weights), weights, shape.C, $"the {shape.C} channels of {shape}");
         OpChecks.Length(op, nameof(y), y, shape);
@@ -150,6 +162,7 @@ public static partial class NamWeighting
         ArrayView<float> dInput, ArrayView<float> dGamma, ArrayView<float> dBeta, Shape4 shape, bool training)
     {
         const string op = "NAM Backward";
+        OpChecks.Tensor(op, nameof(x), x, shape);
         BatchNorm2d.CheckBackward(op, x, dOut, gamma, beta, saveMean, saveInvstd, workspace, dInput, dGamma, dBeta, shape);
         OpChecks.Length(op, nameof(weights), weights, shape.C, $"the {shape.C} channels of {shape}");
         int chunks = BatchNorm2d.Chunks(shape);
@@ -160,7 +173,8 @@ public static partial class NamWeighting
             new KernelConfig(new Index3D(chunks, shape.C, 1), new Index3D(BatchNorm2d.GroupSize, 1, 1)),
             x, dOut, saveMean, saveInvstd, gamma, beta, weights, shape.C, shape.Plane, (perChannel + chunks - 1) / chunks, perChannel, partials);
         BatchNorm2d.BatchNormBackwardCombineKernel.Launch(stream, shape.C, partials, chunks, shape.C, dGamma, dBeta, totals);
-        NamBackwardInputKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.Plane, training ? 1 : 0, 1f / perChannel,
+        int span = KernelShape.RowSpan(stream, shape.Plane);
+        NamBackwardInputKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span), shape.C, shape.Plane, span, training ? 1 : 0, 1f / perChannel,
             x, dOut, saveMean, saveInvstd, gamma, beta, weights, totals, dInput);
     }
 
@@ -168,7 +182,8 @@ public static partial class NamWeighting
         ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> weights, ArrayView<float> y, Shape4 shape)
     {
         NamChannelWeightsKernel.Launch(stream, new KernelConfig(1, WeightGroupSize), gamma, shape.C, weights);
-        NamForwardKernel.Launch(stream, checked((int)shape.Size), shape.C, shape.Plane, x, mean, invstd, gamma, beta, weights, y);
+        int span = KernelShape.RowSpan(stream, shape.Plane);
+        NamForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span), shape.C, shape.Plane, span, x, mean, invstd, gamma, beta, weights, y);
     }
 
     /// <summary>The double-precision w_c = |γ_c| / Σ|γ|.</summary>

@@ -28,6 +28,17 @@ public static class OpChecks
     public static void Length<T>(string op, string argument, ArrayView<T> view, Shape4 shape) where T : unmanaged =>
         Length(op, argument, view, shape.Size, shape.ToString());
 
+    /// <summary>
+    /// <paramref name="view"/> holds the elements of <paramref name="shape"/>, whose every dimension is at least 1 and
+    /// whose elements number at most <see cref="int.MaxValue"/> (the kernels index them with <c>int</c>).
+    /// </summary>
+    public static void Tensor(string op, string argument, ArrayView<float> view, Shape4 shape)
+    {
+        Shape(op, argument, shape);
+        That(shape.Size <= int.MaxValue, op, argument, $"shape {shape} has {shape.Size} elements, more than {int.MaxValue}");
+        Length(op, argument, view, shape);
+    }
+
     /// <summary>A condition on the arguments, with the message to give when it fails.</summary>
     public static void That(bool condition, string op, string argument, string message)
     {

@@ -172,7 +172,7 @@ public static partial class Pooling
     public static void GlobalAverageForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape)
     {
         const string op = "Pooling.GlobalAverageForward";
-        CheckInput(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "y", y, (long)shape.N * shape.C, $"[N, C, 1, 1] of {shape}");
         if (KernelShape.GpuShaped(stream))
             GlobalAveragePoolForwardKernel.Launch(stream, new KernelConfig(shape.N * shape.C, PlaneGroup), shape.Plane, x, y);
@@ -184,7 +184,7 @@ public static partial class Pooling
     public static void GlobalMaxForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax, Shape4 shape)
     {
         const string op = "Pooling.GlobalMaxForward";
-        CheckInput(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "y", y, (long)shape.N * shape.C, $"[N, C, 1, 1] of {shape}");
         OpChecks.Length(op, "argMax", argMax, (long)shape.N * shape.C, $"[N, C, 1, 1] of {shape}");
         if (KernelShape.GpuShaped(stream))
@@ -200,7 +200,7 @@ public static partial class Pooling
     public static void ChannelMaxMeanForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax, Shape4 shape)
     {
         const string op = "Pooling.ChannelMaxMeanForward";
-        CheckInput(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "y", y, shape with { C = 2 });
         OpChecks.Length(op, "argMax", argMax, shape with { C = 1 });
         int tiles = (shape.Plane + PixelTile - 1) / PixelTile;
@@ -215,7 +215,7 @@ public static partial class Pooling
     public static void DirectionalAverageForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape)
     {
         const string op = "Pooling.DirectionalAverageForward";
-        CheckInput(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "y", y, shape with { H = shape.H + shape.W, W = 1 });
         LaunchDirectional(stream, x, y, shape, 0, shape.H + shape.W);
     }
@@ -224,7 +224,7 @@ public static partial class Pooling
     public static void AverageOverWidthForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape)
     {
         const string op = "Pooling.AverageOverWidthForward";
-        CheckInput(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "y", y, shape with { W = 1 });
         LaunchDirectional(stream, x, y, shape, 0, shape.H);
     }
@@ -233,18 +233,11 @@ public static partial class Pooling
     public static void AverageOverHeightForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape)
     {
         const string op = "Pooling.AverageOverHeightForward";
-        CheckInput(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "y", y, shape with { H = 1 });
         LaunchDirectional(stream, x, y, shape, shape.H, shape.W);
     }
 
     private static void LaunchDirectional(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape, int first, int count) =>
         DirectionalAveragePoolForwardKernel.Launch(stream, checked(shape.N * shape.C * count), shape.H, shape.W, first, count, x, y);
-
-    private static void CheckInput(string op, string name, ArrayView<float> view, Shape4 shape)
-    {
-        OpChecks.Shape(op, name, shape);
-        OpChecks.That(shape.Size <= int.MaxValue, op, name, $"shape {shape} has {shape.Size} elements, more than {int.MaxValue}");
-        OpChecks.Length(op, name, view, shape);
-    }
 }

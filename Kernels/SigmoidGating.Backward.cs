@@ -6,19 +6,21 @@ namespace GpuAttention.Kernels;
 public static partial class SigmoidGating
 {
     /// <summary>
-    /// One lane per element of x: <c>dInput = dOut · σ(s[π(c)])</c> and <c>dLogits[π(c)] = dOut · x · σ'(s[π(c)])</c>
-    /// (π a bijection, so every element of dLogits is written exactly once; g = 1 is the full gate).
+    /// <c>dInput = dOut · σ(s[π(c)])</c> and <c>dLogits[π(c)] = dOut · x · σ'(s[π(c)])</c> (π a bijection, so every
+    /// element of dLogits is written exactly once; g = 1 is the full gate); a row-span kernel over the N·C planes.
     /// </summary>
     [Kernel]
-    public static void SigmoidGateShuffledBackward(Index1D i, int channels, int groups, int plane, ArrayView<float> x, ArrayView<float> logits,
+    public static void SigmoidGateShuffledBackward(Index2D i, int channels, int groups, int plane, int span, ArrayView<float> x, ArrayView<float> logits,
         ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dLogits)
     {
-        int k = i;
-        long gi = ShuffledGateIndex(k, channels, groups, plane);
-        float s = XMath.Sigmoid(logits[gi]);
-        float d = dOut[k];
-        dInput[k] = d * s;
-        dLogits[gi] = d * x[k] * (s * (1f - s));
+        int row = i.Y * plane, gateRow = ChannelShuffle.SourcePlane(i.Y, channels, groups) * plane, end = Math.Min(i.X * span + span, plane);
+        for (int p = i.X * span; p < end; p++)
+        {
+            float s = XMath.Sigmoid(logits[gateRow + p]);
+            float d = dOut[row + p];
+            dInput[row + p] = d * s;
+            dLogits[gateRow + p] = d * x[row + p] * (s * (1f - s));
+        }
     }
 
     /// <summary>
@@ -147,7 +149,7 @@ public static partial class SigmoidGating
         ArrayView<float> dGate, Shape4 shape, GatePattern pattern)
     {
         const string op = "SigmoidGating.Backward";
-        CheckX(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         Shape4 gateShape = GateShape(pattern, shape);
         OpChecks.Length(op, "gate", gate, gateShape);
         OpChecks.Length(op, "dOut", dOut, shape);
@@ -167,7 +169,7 @@ public static partial class SigmoidGating
                 SigmoidGatePerPixelBackwardKernel.Launch(stream, config, shape.C, shape.Plane, tiles, x, gate, dOut, dInput, dGate);
                 break;
             default:
-                SigmoidGateShuffledBackwardKernel.Launch(stream, (int)shape.Size, shape.C, 1, shape.Plane, x, gate, dOut, dInput, dGate);
+                LaunchShuffledBackward(stream, shape, 1, x, gate, dOut, dInput, dGate);
                 break;
         }
     }
@@ -180,7 +182,7 @@ public static partial class SigmoidGating
         ArrayView<float> dInput, ArrayView<float> dGateH, ArrayView<float> dGateW, Shape4 shape)
     {
         const string op = "SigmoidGating.BackwardDirectional";
-        CheckX(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "gateH", gateH, shape with { W = 1 });
         OpChecks.Length(op, "gateW", gateW, shape with { H = 1 });
         OpChecks.Length(op, "dOut", dOut, shape);
@@ -199,12 +201,20 @@ public static partial class SigmoidGating
         ArrayView<float> dLogits, Shape4 shape, int groups)
     {
         const string op = "SigmoidGating.BackwardShuffled";
-        CheckX(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         int g = CheckShuffle(op, shape, groups);
         OpChecks.Length(op, "logits", logits, shape);
         OpChecks.Length(op, "dOut", dOut, shape);
         OpChecks.Length(op, "dInput", dInput, shape);
         OpChecks.Length(op, "dLogits", dLogits, shape);
-        SigmoidGateShuffledBackwardKernel.Launch(stream, (int)shape.Size, shape.C, g, shape.Plane, x, logits, dOut, dInput, dLogits);
+        LaunchShuffledBackward(stream, shape, g, x, logits, dOut, dInput, dLogits);
+    }
+
+    private static void LaunchShuffledBackward(AcceleratorStream stream, Shape4 shape, int groups, ArrayView<float> x, ArrayView<float> logits,
+        ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dLogits)
+    {
+        int span = KernelShape.RowSpan(stream, shape.Plane);
+        SigmoidGateShuffledBackwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span), shape.C, groups, shape.Plane, span,
+            x, logits, dOut, dInput, dLogits);
     }
 }

@@ -7,65 +7,59 @@ public static partial class SigmoidGating
 {
     /// <summary>
     /// <c>y[n,c,p] = x[n,c,p] · σ(s[n,π(c),p])</c>, π(c) = (c % g)·(C/g) + c / g: the full gate when g = 1, GAM's
-    /// sigmoid → channel_shuffle → multiply when g &gt; 1.
+    /// sigmoid → channel_shuffle → multiply when g &gt; 1; a row-span kernel over the N·C planes.
     /// </summary>
     [Kernel]
-    public static void SigmoidGateShuffledForward(Index1D i, int channels, int groups, int plane, ArrayView<float> x, ArrayView<float> logits, ArrayView<float> y)
+    public static void SigmoidGateShuffledForward(Index2D i, int channels, int groups, int plane, int span, ArrayView<float> x, ArrayView<float> logits, ArrayView<float> y)
     {
-        int k = i;
-        y[k] = x[k] * XMath.Sigmoid(logits[ShuffledGateIndex(k, channels, groups, plane)]);
+        int row = i.Y * plane, gateRow = ChannelShuffle.SourcePlane(i.Y, channels, groups) * plane, end = Math.Min(i.X * span + span, plane);
+        for (int p = i.X * span; p < end; p++) y[row + p] = x[row + p] * XMath.Sigmoid(logits[gateRow + p]);
     }
 
-    /// <summary><c>y[n,c,p] = x[n,c,p] · σ(a[n,c])</c>.</summary>
+    /// <summary><c>y[n,c,p] = x[n,c,p] · σ(a[n,c])</c>; a row-span kernel over the N·C planes (<see cref="KernelShape.RowSpan"/>).</summary>
     [Kernel]
-    public static void SigmoidGatePerChannelForward(Index1D i, int plane, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> y)
+    public static void SigmoidGatePerChannelForward(Index2D i, int plane, int span, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> y)
     {
-        int k = i;
-        y[k] = x[k] * XMath.Sigmoid(gate[k / plane]);
+        float s = XMath.Sigmoid(gate[i.Y]);
+        int row = i.Y * plane, end = Math.Min(i.X * span + span, plane);
+        for (int p = i.X * span; p < end; p++) y[row + p] = x[row + p] * s;
     }
 
-    /// <summary><c>y[n,c,p] = x[n,c,p] · σ(a[n,p])</c>.</summary>
+    /// <summary><c>y[n,c,p] = x[n,c,p] · σ(a[n,p])</c>; a row-span kernel over the N·C planes.</summary>
     [Kernel]
-    public static void SigmoidGatePerPixelForward(Index1D i, int channels, int plane, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> y)
+    public static void SigmoidGatePerPixelForward(Index2D i, int channels, int plane, int span, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> y)
     {
-        int k = i;
-        y[k] = x[k] * XMath.Sigmoid(gate[(long)(k / plane / channels) * plane + k % plane]);
+        int row = i.Y * plane, gateRow = i.Y / channels * plane, end = Math.Min(i.X * span + span, plane);
+        for (int p = i.X * span; p < end; p++) y[row + p] = x[row + p] * XMath.Sigmoid(gate[gateRow + p]);
     }
 
-    /// <summary><c>y[n,c,h,w] = x · σ(aW[n,c,w]) · σ(aH[n,c,h])</c> (CoordAtt's order of the products).</summary>
+    /// <summary>
+    /// <c>y[n,c,h,w] = x · σ(aW[n,c,w]) · σ(aH[n,c,h])</c> (CoordAtt's order of the products); a row-span kernel over
+    /// the N·C·H rows of W pixels (row (n·C + c)·H + h is also the index into aH [N, C, H, 1]).
+    /// </summary>
     [Kernel]
-    public static void SigmoidGateDirectionalForward(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> gateH, ArrayView<float> gateW, ArrayView<float> y)
+    public static void SigmoidGateDirectionalForward(Index2D i, int height, int width, int span, ArrayView<float> x, ArrayView<float> gateH,
+        ArrayView<float> gateW, ArrayView<float> y)
     {
-        int k = i;
-        int w = k % width;
-        int row = k / width;             // (n·C + c)·H + h: also the index into aH [N, C, H, 1]
-        int nc = row / height;
-        y[k] = x[k] * XMath.Sigmoid(gateW[(long)nc * width + w]) * XMath.Sigmoid(gateH[row]);
-    }
-
-    /// <summary>The flat index of s that gates output element k under the shuffle with <paramref name="groups"/> groups.</summary>
-    private static long ShuffledGateIndex(int k, int channels, int groups, int plane)
-    {
-        int p = k % plane;
-        int c = k / plane % channels;
-        int n = k / plane / channels;
-        int source = c % groups * (channels / groups) + c / groups;
-        return ((long)n * channels + source) * plane + p;
+        float sh = XMath.Sigmoid(gateH[i.Y]);
+        int row = i.Y * width, gateRow = i.Y / height * width, end = Math.Min(i.X * span + span, width);
+        for (int w = i.X * span; w < end; w++) y[row + w] = x[row + w] * XMath.Sigmoid(gateW[gateRow + w]) * sh;
     }
 
     /// <summary>Enqueues <c>y = x ⊙ σ(gate)</c>, gate broadcast as <paramref name="pattern"/> says.</summary>
     public static void Forward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> y, Shape4 shape, GatePattern pattern)
     {
         const string op = "SigmoidGating.Forward";
-        CheckX(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "gate", gate, GateShape(pattern, shape));
         OpChecks.Length(op, "y", y, shape);
-        int size = (int)shape.Size;
+        int span = KernelShape.RowSpan(stream, shape.Plane);
+        var planes = KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span);
         switch (pattern)
         {
-            case GatePattern.PerChannel: SigmoidGatePerChannelForwardKernel.Launch(stream, size, shape.Plane, x, gate, y); break;
-            case GatePattern.PerPixel: SigmoidGatePerPixelForwardKernel.Launch(stream, size, shape.C, shape.Plane, x, gate, y); break;
-            default: SigmoidGateShuffledForwardKernel.Launch(stream, size, shape.C, 1, shape.Plane, x, gate, y); break;
+            case GatePattern.PerChannel: SigmoidGatePerChannelForwardKernel.Launch(stream, planes, shape.Plane, span, x, gate, y); break;
+            case GatePattern.PerPixel: SigmoidGatePerPixelForwardKernel.Launch(stream, planes, shape.C, shape.Plane, span, x, gate, y); break;
+            default: SigmoidGateShuffledForwardKernel.Launch(stream, planes, shape.C, 1, shape.Plane, span, x, gate, y); break;
         }
     }
 
@@ -73,11 +67,12 @@ public static partial class SigmoidGating
     public static void ForwardDirectional(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gateH, ArrayView<float> gateW, ArrayView<float> y, Shape4 shape)
     {
         const string op = "SigmoidGating.ForwardDirectional";
-        CheckX(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "gateH", gateH, shape with { W = 1 });
         OpChecks.Length(op, "gateW", gateW, shape with { H = 1 });
         OpChecks.Length(op, "y", y, shape);
-        SigmoidGateDirectionalForwardKernel.Launch(stream, (int)shape.Size, shape.H, shape.W, x, gateH, gateW, y);
+        int span = KernelShape.RowSpan(stream, shape.W);
+        SigmoidGateDirectionalForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C * shape.H, shape.W, span), shape.H, shape.W, span, x, gateH, gateW, y);
     }
 
     /// <summary>
@@ -87,18 +82,12 @@ public static partial class SigmoidGating
     public static void ForwardShuffled(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> logits, ArrayView<float> y, Shape4 shape, int groups)
     {
         const string op = "SigmoidGating.ForwardShuffled";
-        CheckX(op, "x", x, shape);
+        OpChecks.Tensor(op, "x", x, shape);
         int g = CheckShuffle(op, shape, groups);
         OpChecks.Length(op, "logits", logits, shape);
         OpChecks.Length(op, "y", y, shape);
-        SigmoidGateShuffledForwardKernel.Launch(stream, (int)shape.Size, shape.C, g, shape.Plane, x, logits, y);
-    }
-
-    private static void CheckX(string op, string name, ArrayView<float> x, Shape4 shape)
-    {
-        OpChecks.Shape(op, name, shape);
-        OpChecks.That(shape.Size <= int.MaxValue, op, name, $"shape {shape} has {shape.Size} elements, more than {int.MaxValue}");
-        OpChecks.Length(op, name, x, shape);
+        int span = KernelShape.RowSpan(stream, shape.Plane);
+        SigmoidGateShuffledForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span), shape.C, g, shape.Plane, span, x, logits, y);
     }
 
     /// <summary>Validates the shuffle's groups and returns the effective count (0 → 1).</summary>

@@ -19,10 +19,13 @@ public abstract class ChannelShuffleTests(AcceleratorKind kind) : OpTest(kind)
         { 2, 64, 4, 4, 4 },
     };
 
+    public static TheoryData<bool, int, int, int, int, int> CasesBothKernelShapes() => BothKernelShapes(Cases());
+
     [Theory]
-    [MemberData(nameof(Cases))]
-    public void ForwardIsTheReferencePermutationAndBackwardItsInverse(int n, int c, int h, int w, int groups)
+    [MemberData(nameof(CasesBothKernelShapes))]
+    public void ForwardIsTheReferencePermutationAndBackwardItsInverse(bool gpuShaped, int n, int c, int h, int w, int groups)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         double[] x = Random(1, shape.Size);
         using var bx = Upload(x);

@@ -30,6 +30,10 @@ public abstract class NamWeightingTests(AcceleratorKind kind) : OpTest(kind)
         return data;
     }
 
+    public static TheoryData<bool, int, float> ForwardCasesBothKernelShapes() => BothKernelShapes(ForwardCases());
+
+    public static TheoryData<bool, int, bool> ModeCasesBothKernelShapes() => BothKernelShapes(ModeCases());
+
     private sealed record Parameters(double[] Gamma, double[] Beta, double[] RunningMean, double[] RunningVar)
     {
         public static Parameters Draw(int seed, int channels) => new(
@@ -37,9 +41,10 @@ public abstract class NamWeightingTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [MemberData(nameof(ForwardCases))]
-    public void ForwardTrainingMatchesReference(int shapeIndex, float momentum)
+    [MemberData(nameof(ForwardCasesBothKernelShapes))]
+    public void ForwardTrainingMatchesReference(bool gpuShaped, int shapeIndex, float momentum)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = Shapes[shapeIndex];
         CountGroups(shape.C);   // one group per channel
         double[] x = Random(100 + shapeIndex, shape.Size, -2, 3);
@@ -77,9 +82,10 @@ public abstract class NamWeightingTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [MemberData(nameof(ModeCases))]
-    public void BackwardMatchesReference(int shapeIndex, bool training)
+    [MemberData(nameof(ModeCasesBothKernelShapes))]
+    public void BackwardMatchesReference(bool gpuShaped, int shapeIndex, bool training)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = Shapes[shapeIndex];
         double[] x = Random(500 + shapeIndex, shape.Size, -2, 3);
         double[] dOut = Random(600 + shapeIndex, shape.Size);

@@ -17,10 +17,13 @@ public abstract class Pool2x2Tests(AcceleratorKind kind) : OpTest(kind)
         { 1, 5, 7, 3 },
     };
 
+    public static TheoryData<bool, int, int, int, int> ShapesBothKernelShapes() => BothKernelShapes(Shapes());
+
     [Theory]
-    [MemberData(nameof(Shapes))]
-    public void MaxPoolMatchesReferenceAndRoutesToTheArgMax(int n, int c, int h, int w)
+    [MemberData(nameof(ShapesBothKernelShapes))]
+    public void MaxPoolMatchesReferenceAndRoutesToTheArgMax(bool gpuShaped, int n, int c, int h, int w)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         var output = MaxPool2x2.OutputShape(shape);
         double[] x = Random(1, shape.Size);
@@ -53,9 +56,10 @@ public abstract class Pool2x2Tests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [MemberData(nameof(Shapes))]
-    public void AvgPoolMatchesReference(int n, int c, int h, int w)
+    [MemberData(nameof(ShapesBothKernelShapes))]
+    public void AvgPoolMatchesReference(bool gpuShaped, int n, int c, int h, int w)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         var output = MaxPool2x2.OutputShape(shape);
         double[] x = Random(3, shape.Size);

@@ -22,18 +22,8 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
         { 1, 20, 14, 14 },  // plane 196
     };
 
-    /// <summary><see cref="Shapes"/> with each <see cref="KernelShape"/> of the global pools (GPU-shaped, CPU-shaped).</summary>
-    public static TheoryData<bool, int, int, int, int> ShapesBothKernelShapes()
-    {
-        var data = new TheoryData<bool, int, int, int, int>();
-        foreach (bool gpuShaped in new[] { true, false })
-            foreach (var row in Shapes())
-            {
-                var (n, c, h, w) = row.Data;
-                data.Add(gpuShaped, n, c, h, w);
-            }
-        return data;
-    }
+    /// <summary><see cref="Shapes"/> with each <see cref="KernelShape"/> (GPU-shaped, CPU-shaped).</summary>
+    public static TheoryData<bool, int, int, int, int> ShapesBothKernelShapes() => BothKernelShapes(Shapes());
 
     [Theory]
     [MemberData(nameof(ShapesBothKernelShapes))]
@@ -77,13 +67,13 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     /// <summary>With <c>accumulate: true</c> each pool backward adds into dInput (the modules' dX) instead of overwriting it.</summary>
+    public static TheoryData<bool, string> AccumulatingPools() => BothKernelShapes(new TheoryData<string>("average", "max", "channel", "directional"));
+
     [Theory]
-    [InlineData("average")]
-    [InlineData("max")]
-    [InlineData("channel")]
-    [InlineData("directional")]
-    public void BackwardAccumulatesIntoDInput(string pool)
+    [MemberData(nameof(AccumulatingPools))]
+    public void BackwardAccumulatesIntoDInput(bool gpuShaped, string pool)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(2, 9, 5, 7);
         double[] x = Random(30, shape.Size), before = Random(31, shape.Size);
         using var bx = Upload(x);
@@ -148,9 +138,10 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [MemberData(nameof(Shapes))]
-    public void ChannelMaxMeanMatchesReference(int n, int c, int h, int w)
+    [MemberData(nameof(ShapesBothKernelShapes))]
+    public void ChannelMaxMeanMatchesReference(bool gpuShaped, int n, int c, int h, int w)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         double[] x = Random(6, shape.Size);
         using var bx = Upload(x);
@@ -183,9 +174,10 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [MemberData(nameof(Shapes))]
-    public void DirectionalAverageMatchesReference(int n, int c, int h, int w)
+    [MemberData(nameof(ShapesBothKernelShapes))]
+    public void DirectionalAverageMatchesReference(bool gpuShaped, int n, int c, int h, int w)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         double[] x = Random(8, shape.Size);
         using var bx = Upload(x);

@@ -21,12 +21,12 @@ public abstract class SigmoidGatingTests(AcceleratorKind kind) : OpTest(kind)
         [1, 20, 14, 14],
     ];
 
-    /// <summary>Every pattern and shape; the per-channel gate, which has both <see cref="KernelShape"/>s, with each.</summary>
+    /// <summary>Every pattern and shape, with each <see cref="KernelShape"/>.</summary>
     public static TheoryData<GatePattern, bool, int, int, int, int> PatternCases()
     {
         var data = new TheoryData<GatePattern, bool, int, int, int, int>();
         foreach (var pattern in Enum.GetValues<GatePattern>())
-            foreach (bool gpuShaped in pattern == GatePattern.PerChannel ? new[] { true, false } : [true])
+            foreach (bool gpuShaped in new[] { true, false })
                 foreach (var s in ShapeList) data.Add(pattern, gpuShaped, s[0], s[1], s[2], s[3]);
         return data;
     }
@@ -37,6 +37,20 @@ public abstract class SigmoidGatingTests(AcceleratorKind kind) : OpTest(kind)
         foreach (var s in ShapeList) data.Add(s[0], s[1], s[2], s[3]);
         return data;
     }
+
+    public static TheoryData<bool, int, int, int, int> ShapesBothKernelShapes() => BothKernelShapes(Shapes());
+
+    public static TheoryData<bool, int, int, int, int, int> ShuffledCases() => BothKernelShapes(new TheoryData<int, int, int, int, int>
+    {
+        { 2, 12, 5, 3, 0 },
+        { 2, 12, 5, 3, 1 },
+        { 2, 12, 5, 3, 2 },
+        { 2, 12, 5, 3, 3 },
+        { 2, 12, 5, 3, 4 },   // GAM: shuffle of 4
+        { 1, 6, 7, 5, 6 },
+        { 3, 16, 1, 9, 4 },
+        { 1, 64, 14, 14, 4 },
+    });
 
     [Theory]
     [MemberData(nameof(PatternCases))]
@@ -65,9 +79,10 @@ public abstract class SigmoidGatingTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [MemberData(nameof(Shapes))]
-    public void DirectionalMatchesReference(int n, int c, int h, int w)
+    [MemberData(nameof(ShapesBothKernelShapes))]
+    public void DirectionalMatchesReference(bool gpuShaped, int n, int c, int h, int w)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         double[] x = Random(4, shape.Size), aH = Random(5, n * c * h, -4, 4), aW = Random(6, n * c * w, -4, 4), dOut = Random(7, shape.Size);
         using var bx = Upload(x);
@@ -92,16 +107,10 @@ public abstract class SigmoidGatingTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     [Theory]
-    [InlineData(2, 12, 5, 3, 0)]
-    [InlineData(2, 12, 5, 3, 1)]
-    [InlineData(2, 12, 5, 3, 2)]
-    [InlineData(2, 12, 5, 3, 3)]
-    [InlineData(2, 12, 5, 3, 4)]   // GAM: shuffle of 4
-    [InlineData(1, 6, 7, 5, 6)]
-    [InlineData(3, 16, 1, 9, 4)]
-    [InlineData(1, 64, 14, 14, 4)]
-    public void ShuffledGateMatchesReference(int n, int c, int h, int w, int groups)
+    [MemberData(nameof(ShuffledCases))]
+    public void ShuffledGateMatchesReference(bool gpuShaped, int n, int c, int h, int w, int groups)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(n, c, h, w);
         double[] x = Random(8, shape.Size), s = Random(9, shape.Size, -4, 4), dOut = Random(10, shape.Size);
         using var bx = Upload(x);

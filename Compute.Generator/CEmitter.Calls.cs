@@ -32,6 +32,7 @@ internal sealed partial class CEmitter
             return "0";
         }
         if (IsComputeType(owner, "Atomic")) return AtomicCall(invocation, method, args);
+        if (VectorWidth(owner) is int width and > 0) return VectorCall(invocation, method, args, width);
         if (IsArrayView(owner) && method.Name == "SubView" && invocation.Expression is MemberAccessExpressionSyntax access)
         {
             string element = ViewElement(owner)!;
@@ -173,6 +174,47 @@ internal sealed partial class CEmitter
         };
         var values = args.Skip(1).Select(a => Expr(a.Expression)).ToArray();
         return target.Atomic(op, element, shared, pointer, values);
+    }
+
+    /// <summary>
+    /// An operation of <c>Float4/8/16</c> (<paramref name="width"/> lanes) as its prelude function (CTarget.AppendVectors);
+    /// operators need none, since OpenCL's vectors and CUDA's prelude structs take C's. A load or store checks all its
+    /// elements in checked mode.
+    /// </summary>
+    private string VectorCall(InvocationExpressionSyntax invocation, IMethodSymbol method, SeparatedSyntaxList<ArgumentSyntax> args, int width)
+    {
+        vectorWidths.Add(width);
+        string Receiver() => Expr(((MemberAccessExpressionSyntax)invocation.Expression).Expression);
+        switch (method.Name)
+        {
+            case "Load" when method.IsStatic:
+                return VectorAddress(invocation, args, width, "Load") is { } from ? $"ga_load{width}({from})" : "0";
+            case "Store" when !method.IsStatic:
+                return VectorAddress(invocation, args, width, "Store") is { } to ? $"ga_store{width}({Receiver()}, {to})" : "0";
+            case "FusedMultiplyAdd":
+                return $"ga_fma{width}({Expr(args[0].Expression)}, {Expr(args[1].Expression)}, {Expr(args[2].Expression)})";
+            case "Max" or "Min" when method.IsStatic:
+                return $"ga_v{method.Name.ToLowerInvariant()}{width}({Expr(args[0].Expression)}, {Expr(args[1].Expression)})";
+            case "Sum" when !method.IsStatic:
+                return $"ga_hsum{width}({Receiver()})";
+            case "Max" when !method.IsStatic:
+                return $"ga_hmax{width}({Receiver()})";
+        }
+        Report(Diagnostics.UnsupportedCall, invocation, method.ToDisplayString(), "it is not a vector operation of the kernel language (Load, Store, FusedMultiplyAdd, Max, Min, Sum, Max())");
+        return "0";
+    }
+
+    /// <summary>The address of the first element a vector load or store touches: checked against all of them in checked mode.</summary>
+    private string? VectorAddress(InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args, int width, string operation)
+    {
+        var view = args[0].Expression;
+        if (IsSharedViewExpression(view))
+        {
+            Report(Diagnostics.VectorOnSharedMemory, invocation, $"Float{width}.{operation}", view.ToString());
+            return null;
+        }
+        string index = Expr(args[1].Expression);
+        return checkedMode ? $"ga_atv_float({Expr(view)}, ({target.Long})({index}), {width})" : $"({Expr(view)}.ptr + {index})";
     }
 
     /// <summary>

@@ -334,8 +334,7 @@ internal sealed partial class CEmitter
         AssignmentExpressionSyntax => true,
         PostfixUnaryExpressionSyntax p => p.IsKind(SyntaxKind.PostIncrementExpression) || p.IsKind(SyntaxKind.PostDecrementExpression),
         PrefixUnaryExpressionSyntax p => p.IsKind(SyntaxKind.PreIncrementExpression) || p.IsKind(SyntaxKind.PreDecrementExpression),
-        InvocationExpressionSyntax i => model.GetSymbolInfo(i).Symbol is IMethodSymbol m &&
-                                        (IsComputeType(m.ContainingType, "Atomic") || WritesMemory(m, [])),
+        InvocationExpressionSyntax i => model.GetSymbolInfo(i).Symbol is IMethodSymbol m && (IsMemoryWrite(m) || WritesMemory(m, [])),
         _ => false,
     });
 
@@ -354,12 +353,16 @@ internal sealed partial class CEmitter
                 case PrefixUnaryExpressionSyntax { Operand: ElementAccessExpressionSyntax }:
                     return true;
                 case InvocationExpressionSyntax call when helperModel.GetSymbolInfo(call).Symbol is IMethodSymbol callee:
-                    if (IsComputeType(callee.ContainingType, "Atomic") || WritesMemory(callee, visiting)) return true;
+                    if (IsMemoryWrite(callee) || WritesMemory(callee, visiting)) return true;
                     break;
             }
         }
         return false;
     }
+
+    /// <summary>An atomic, or a vector's Store: calls of the kernel language that write memory.</summary>
+    private static bool IsMemoryWrite(IMethodSymbol method) =>
+        IsComputeType(method.ContainingType, "Atomic") || method.Name == "Store" && VectorWidth(method.ContainingType) > 0;
 
     /// <summary>A function-scope temporary holding <paramref name="expression"/>'s converted value.</summary>
     private string Temporary(ExpressionSyntax expression)
@@ -399,7 +402,12 @@ internal sealed partial class CEmitter
                 case "Index3D" when arguments.Count == 3: return $"ga_make_idx3({arguments[0]}, {arguments[1]}, {arguments[2]})";
             }
         }
-        Report(Diagnostics.UnsupportedExpression, creation, $"'new {type?.ToDisplayString() ?? "?"}'", "kernels cannot allocate; only 'new Index1D/2D/3D(...)' is allowed");
+        if (VectorWidth(type) is int width and > 0 && creation.Initializer is null && arguments.Count <= 1)
+        {
+            CType(type!, creation);
+            return $"ga_splat{width}({(arguments.Count == 1 ? arguments[0] : "0.0f")})";
+        }
+        Report(Diagnostics.UnsupportedExpression, creation, $"'new {type?.ToDisplayString() ?? "?"}'", "kernels cannot allocate; only 'new Index1D/2D/3D(...)' and 'new Float4/8/16(value)' are allowed");
         return "0";
     }
 }

@@ -32,6 +32,11 @@ internal sealed partial class CEmitter
                 usesDouble = true;
                 return "double";
         }
+        if (VectorWidth(type) is int width and > 0)
+        {
+            vectorWidths.Add(width);
+            return target.VectorType(width);
+        }
         if (IsIndexType(type)) return type.Name switch { "Index1D" => "int", "Index2D" => "ga_idx2", _ => "ga_idx3" };
         if (ViewElement(type) is { } element)
         {
@@ -73,6 +78,10 @@ internal sealed partial class CEmitter
         type is not null && type.Name == name && type.ContainingNamespace?.ToDisplayString() == ComputeNamespace;
 
     private static bool IsArrayView(ITypeSymbol type) => IsComputeType(type.OriginalDefinition, "ArrayView");
+
+    /// <summary>The lanes of <c>Float4</c>, <c>Float8</c> or <c>Float16</c>; 0 for any other type.</summary>
+    internal static int VectorWidth(ITypeSymbol? type) =>
+        IsComputeType(type, "Float4") ? 4 : IsComputeType(type, "Float8") ? 8 : IsComputeType(type, "Float16") ? 16 : 0;
 
     private static bool IsIndexType(ITypeSymbol type) => IsComputeType(type, "Index1D") || IsComputeType(type, "Index2D") || IsComputeType(type, "Index3D");
 

@@ -29,6 +29,7 @@ internal sealed partial class CEmitter
     private readonly List<(IMethodSymbol Method, int SharedMask, string Name)> helperQueue = [];
     private readonly List<(IMethodSymbol Caller, IMethodSymbol Callee, SyntaxNode Site)> calls = [];
     private bool usesDouble;
+    private readonly SortedSet<int> vectorWidths = [];                              // Float4/8/16 used: 4, 8, 16
     private readonly SortedSet<string> groupOperations = [];                       // CGroupOperations uses
     private readonly HashSet<string> groupScratch = [];                            // element types of the kernel's scratch
 
@@ -75,7 +76,7 @@ internal sealed partial class CEmitter
             definitions.AppendLine(signature).Append(body);
         }
         var unit = new StringBuilder();
-        unit.Append(target.Prelude(viewElements, localViewElements, usesDouble, checkedMode));
+        unit.Append(target.Prelude(viewElements, localViewElements, usesDouble, checkedMode, vectorWidths));
         if (groupOperations.Count > 0) unit.Append(CGroupOperations.Emit(target, groupOperations));
         unit.AppendLine();
         unit.Append(prototypes);

@@ -94,6 +94,10 @@ internal static class Diagnostics
         "Unsupported group helper",
         "Group helper '{0}' in '{1}' {2}; hint: a group helper (a helper that uses Group, Grid, Warp, SharedMemory or barriers) is inlined at each call: call it as a statement of its own ('Helper(x);', 'var r = Helper(x);' or 'r = Helper(x);'), not inside a switch, and return only at its end");
 
+    public static readonly DiagnosticDescriptor VectorOnSharedMemory = Error("GPUA0021",
+        "Vector access to shared memory",
+        "{0} on shared memory '{1}' is not supported; hint: vectors load from and store to views of global memory (ArrayView<float> parameters and their sub-views); access shared memory element by element");
+
     /// <summary>Every descriptor above by its ID (listed, not found by reflection), for reporting a <see cref="DiagnosticInfo"/>.</summary>
     public static DiagnosticDescriptor ById(string id) =>
         All.FirstOrDefault(d => d.Id == id) ?? throw new System.InvalidOperationException($"diagnostic {id} is not listed in Diagnostics.All");
@@ -103,6 +107,6 @@ internal static class Diagnostics
         KernelSignature, ParameterType, UnsupportedType, UnsupportedStatement, UnsupportedExpression, UnsupportedCall,
         Recursion, GroupIntrinsicInImplicitKernel, DivergentBarrier, SharedMemoryPlacement, StaticField, RefOrPointer,
         GroupIntrinsicInHelper, InvalidGroupSize, BarrierPlacement, AtomicTarget, KernelOverload, GroupOperationPlacement,
-        DivergentGroupHelper, GroupHelperPlacement,
+        DivergentGroupHelper, GroupHelperPlacement, VectorOnSharedMemory,
     ];
 }

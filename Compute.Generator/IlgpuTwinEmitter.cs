@@ -65,7 +65,14 @@ internal static class IlgpuTwinEmitter
     /// </summary>
     public static string TypeName(ITypeSymbol type) =>
         KernelTranslator.IsView(type) ? $"global::ILGPU.ArrayView<{LauncherEmitter.TypeName(((INamedTypeSymbol)type).TypeArguments[0])}>" :
+        CEmitter.VectorWidth(type) is int width and > 0 ? VectorTwin(width) :
         LauncherEmitter.TypeName(type);
+
+    /// <summary>
+    /// The twin's <c>Float4/8/16</c>: ILGPU cannot compile the System.Runtime.Intrinsics vectors behind ours, so the twin
+    /// uses structs of float lanes with the same members and the same horizontal order (Compute/Ilgpu/IlgpuVectors.cs).
+    /// </summary>
+    private static string VectorTwin(int width) => $"global::GpuAttention.Compute.IlgpuFloat{width}";
 
     private static string Function(MethodDeclarationSyntax declaration, Compilation compilation, string access, string name,
         System.Func<IMethodSymbol, string> helperName, int dimensions)
@@ -172,6 +179,7 @@ internal static class IlgpuTwinEmitter
             // be written): ILGPU's, whole, rather than only the last name (which would leave the namespace in front).
             if (model.GetSymbolInfo(node).Symbol is INamedTypeSymbol { Arity: 0 } named && IsOurs(named))
                 return Ilgpu(named.Name).WithTriviaFrom(node);
+            if (VectorTwin(model.GetSymbolInfo(node).Symbol) is { } vector) return vector.WithTriviaFrom(node);
             // Warps of 32 linear lanes on every device, as the other backends (not ILGPU's device warp).
             if (model.GetSymbolInfo(node).Symbol is IPropertySymbol { ContainingType: var warp } lane && IsOurs(warp) && warp.Name == "Warp")
                 return SyntaxFactory.ParseExpression(lane.Name == "WarpSize" ? "32" : $"{GroupOperations}.LaneIdx").WithTriviaFrom(node);
@@ -180,7 +188,7 @@ internal static class IlgpuTwinEmitter
                 return SyntaxFactory.ParseExpression("new global::GpuAttention.Compute.Index3D(global::ILGPU.Grid.GlobalIndex.X, global::ILGPU.Grid.GlobalIndex.Y, global::ILGPU.Grid.GlobalIndex.Z)").WithTriviaFrom(node);
             // A static member reached through a type (Shape.Lanes, MathF.PI): the whole access, fully qualified.
             if (model.GetSymbolInfo(node).Symbol is { IsStatic: true } symbol and (IFieldSymbol or IPropertySymbol) &&
-                !IsOurs(symbol.ContainingType) && model.GetSymbolInfo(node.Expression).Symbol is ITypeSymbol)
+                !IsOurs(symbol.ContainingType) && VectorTwin(symbol.ContainingType) is null && model.GetSymbolInfo(node.Expression).Symbol is ITypeSymbol)
                 return Qualified(symbol).WithTriviaFrom(node);
             return base.VisitMemberAccessExpression(node);
         }
@@ -190,6 +198,7 @@ internal static class IlgpuTwinEmitter
             if (node.IsVar) return node;
             var symbol = model.GetSymbolInfo(node).Symbol;
             if (symbol is INamedTypeSymbol type && IsOurs(type)) return Ilgpu(type.Name).WithTriviaFrom(node);
+            if (VectorTwin(symbol) is { } vector) return vector.WithTriviaFrom(node);
             // A constant or static field named without its type (a class constant): qualified, for helpers of other classes.
             if (symbol is { IsStatic: true } and (IFieldSymbol or IPropertySymbol) && !IsOurs(symbol.ContainingType) && !IsMemberName(node))
                 return Qualified(symbol).WithTriviaFrom(node);
@@ -211,6 +220,7 @@ internal static class IlgpuTwinEmitter
         {
             if (model.GetSymbolInfo(node).Symbol is INamedTypeSymbol type && IsOurs(type))
                 return node.Right is GenericNameSyntax generic ? VisitGenericName(generic) : Ilgpu(type.Name).WithTriviaFrom(node);
+            if (VectorTwin(model.GetSymbolInfo(node).Symbol) is { } vector) return vector.WithTriviaFrom(node);
             return base.VisitQualifiedName(node);
         }
 
@@ -227,6 +237,10 @@ internal static class IlgpuTwinEmitter
             string name = owner.EndsWith(".Warp") ? "WarpReduce" : method.Name == "AllReduce" ? "Reduce" : method.Name;
             return $"{GroupOperations}.{name}<{element}, global::GpuAttention.Compute.{method.TypeArguments[0].Name}>";
         }
+
+        /// <summary>The twin's name for <paramref name="symbol"/> when it is Float4, Float8 or Float16.</summary>
+        private static NameSyntax? VectorTwin(ISymbol? symbol) =>
+            symbol is INamedTypeSymbol type && CEmitter.VectorWidth(type) is int width and > 0 ? SyntaxFactory.ParseName(IlgpuTwinEmitter.VectorTwin(width)) : null;
 
         private static bool IsMemberName(IdentifierNameSyntax node) =>
             node.Parent is MemberAccessExpressionSyntax access && access.Name == node;

@@ -59,6 +59,18 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
         }
     }
 
+    /// <summary>
+    /// The first of the <paramref name="count"/> elements from <paramref name="index"/>, all inside the view: what a
+    /// vector load or store (<see cref="Float4"/>, <see cref="Float8"/>, <see cref="Float16"/>) reads or writes (CPU
+    /// accelerator only). Out of range, the error is the vector's (<c>BoundsCheck.VectorMessage</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref T Run(long index, int count)
+    {
+        if (index < 0 || index > length - count || host == null) ThrowBadRun(host, index, count, length, owner != null);
+        return ref host[index];
+    }
+
     /// <summary>The <paramref name="count"/> elements from <paramref name="start"/>.</summary>
     public ArrayView<T> SubView(long start, long count)
     {
@@ -133,6 +145,12 @@ public readonly unsafe struct ArrayView<T> where T : unmanaged
         if ((ulong)index < (ulong)length && hasMemory)
             throw new InvalidOperationException("a view of device memory cannot be indexed on the host; copy it to the host first");
         throw Locate(new IndexOutOfRangeException(BoundsCheck.IndexMessage(index, length)), host);
+    }
+
+    private static void ThrowBadRun(T* host, long index, int count, long length, bool hasMemory)
+    {
+        if (index >= 0 && index <= length - count) ThrowBadIndex(host, index, length, hasMemory);
+        throw Locate(new IndexOutOfRangeException(BoundsCheck.VectorMessage(index, count, length)), host);
     }
 
     /// <inheritdoc />

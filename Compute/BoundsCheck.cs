@@ -7,8 +7,11 @@ namespace GpuAttention.Compute;
 /// </summary>
 internal static class BoundsCheck
 {
-    /// <summary>Ints in the error word: flag, parameter, index (2), length (2), sub-view count (2), spare for the redirected access (2).</summary>
-    private const int WordInts = 10;
+    /// <summary>
+    /// Ints in the error word: flag, parameter, index (2), length (2), sub-view count (2), spare for the redirected
+    /// access (16: the widest vector, a <see cref="Float16"/>).
+    /// </summary>
+    private const int WordInts = 24;
 
     /// <summary>
     /// True where checked mode runs a checked variant: a backend that compiles the generated C
@@ -39,11 +42,16 @@ internal static class BoundsCheck
         long index = Long(host, 2), length = Long(host, 4), count = Long(host, 6);
         string view = parameter >= 0 && parameter < kernel.Parameters.Length ? $"parameter '{kernel.Parameters[parameter]}'" : "shared memory";
         if (count >= 0) throw new ArgumentOutOfRangeException(null, $"kernel {kernel.Name}: {view}: {SubViewMessage(index, count, length)}");
+        if (count < -1) throw new IndexOutOfRangeException($"kernel {kernel.Name}: {view}: {VectorMessage(index, (int)-count, length)}");
         throw new IndexOutOfRangeException($"kernel {kernel.Name}: {view}: {IndexMessage(index, length)}");
     }
 
     /// <summary>The one wording of an out-of-range element access, on every accelerator.</summary>
     public static string IndexMessage(long index, long length) => $"index {index} is outside a view of {length} elements";
+
+    /// <summary>The one wording of an out-of-range vector load or store of <paramref name="width"/> floats, on every accelerator.</summary>
+    public static string VectorMessage(long index, int width, long length) =>
+        $"a vector of {width} floats at index {index} is not inside a view of {length} elements";
 
     /// <summary>The one wording of an out-of-range sub-view, on every accelerator.</summary>
     public static string SubViewMessage(long start, long count, long length) => $"SubView({start}, {count}) is outside a view of {length} elements";

@@ -258,11 +258,7 @@ public static partial class Conv2d
         {
             int ob = lane - weightLanes;
             float total = 0f;
-            for (int n = 0; n < batch; n++)
-            {
-                int start = (n * outChannels + ob) * plane;
-                for (int p = 0; p < plane; p++) total += dOut[start + p];
-            }
+            for (int n = 0; n < batch; n++) total += RowReductions.Sum(dOut, (n * outChannels + ob) * plane, plane);
             dBias[ob] += total;
             return;
         }

@@ -49,26 +49,10 @@ public static partial class Pooling
         }
     }
 
-    /// <summary>
-    /// CPU-shaped (<see cref="KernelShape"/>): lane i sums plane i (of N·C) in pixel order, four running sums (pixels
-    /// p mod 4) folded as (s0 + s1) + (s2 + s3), so the adds do not wait on each other.
-    /// </summary>
+    /// <summary>CPU-shaped (<see cref="KernelShape"/>): lane i sums plane i (of N·C) with <see cref="RowReductions.Sum"/>.</summary>
     [Kernel]
-    public static void GlobalAveragePoolForwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> y)
-    {
-        long start = (long)i.X * plane;
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        int p = 0;
-        for (; p + 4 <= plane; p += 4)
-        {
-            s0 += x[start + p];
-            s1 += x[start + p + 1];
-            s2 += x[start + p + 2];
-            s3 += x[start + p + 3];
-        }
-        for (; p < plane; p++) s0 += x[start + p];
-        y[i] = (s0 + s1 + (s2 + s3)) / plane;
-    }
+    public static void GlobalAveragePoolForwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> y) =>
+        y[i] = RowReductions.Sum(x, (long)i.X * plane, plane) / plane;
 
     /// <summary>
     /// CPU-shaped: lane i scans plane i in pixel order with F.max_pool2d's rule — a larger value or any NaN takes

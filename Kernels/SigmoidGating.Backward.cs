@@ -47,7 +47,7 @@ public static partial class SigmoidGating
 
     /// <summary>
     /// CPU-shaped (<see cref="KernelShape"/>): lane i owns plane i (of N·C), the same outputs as
-    /// <see cref="SigmoidGatePerChannelBackward"/>, with Σ_p dOut · x summed in pixel order.
+    /// <see cref="SigmoidGatePerChannelBackward"/>, with Σ_p dOut · x by <see cref="RowReductions.Dot"/>.
     /// </summary>
     [Kernel]
     public static void SigmoidGatePerChannelBackwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> dOut,
@@ -55,14 +55,8 @@ public static partial class SigmoidGating
     {
         long start = (long)i.X * plane;
         float s = XMath.Sigmoid(gate[i]);
-        float sum = 0f;
-        for (int p = 0; p < plane; p++)
-        {
-            float d = dOut[start + p];
-            dInput[start + p] = d * s;
-            sum += d * x[start + p];
-        }
-        dGate[i] = sum * (s * (1f - s));
+        for (int p = 0; p < plane; p++) dInput[start + p] = dOut[start + p] * s;
+        dGate[i] = RowReductions.Dot(dOut, x, start, plane) * (s * (1f - s));
     }
 
     /// <summary>

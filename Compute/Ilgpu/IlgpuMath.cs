@@ -11,7 +11,7 @@ namespace GpuAttention.Compute;
 /// </summary>
 /// <remarks>
 /// Where ILGPU 1.5.3 has no instruction the twin rewrites the call: <c>MathF.FusedMultiplyAdd</c> (an unresolved extern
-/// in ILGPU's PTX) is the product in double, exact for floats, plus the addend, rounded once to double and once to float;
+/// in ILGPU's PTX) is the product in double, exact for floats, plus the addend, rounded to odd in double and then to float;
 /// <c>Math.FusedMultiplyAdd</c> is an error-free product (Veltkamp split) and sum, faithful to the last bit. Min and Max
 /// propagate NaN and order -0 before +0, as .NET does.
 /// </remarks>
@@ -74,7 +74,20 @@ public static class IlgpuMath
     public static double CopySign(double x, double y) =>
         ILGPU.Interop.IntAsFloat(ILGPU.Interop.FloatAsInt(x) & 0x7FFF_FFFF_FFFF_FFFFul | ILGPU.Interop.FloatAsInt(y) & 0x8000_0000_0000_0000ul);
 
-    public static float FusedMultiplyAdd(float a, float b, float c) => (float)((double)a * b + c);
+    public static float FusedMultiplyAdd(float a, float b, float c)
+    {
+        // a·b is exact in double; s + err = a·b + c exactly (TwoSum). Rounding s to float directly would round twice
+        // (a tie in s hides err); rounding s to odd first (its last bit set where err was dropped) makes the one
+        // rounding to float exact, since double carries more than 24 + 1 bits.
+        double p = (double)a * b;
+        double s = p + c;
+        if (!IsFinite(s)) return (float)s;
+        double v = s - p;
+        double err = (p - (s - v)) + (c - v);
+        ulong bits = ILGPU.Interop.FloatAsInt(s);
+        if (err != 0 && (bits & 1) == 0) bits = (err > 0) == (s > 0) ? bits + 1 : bits - 1;
+        return (float)ILGPU.Interop.IntAsFloat(bits);
+    }
 
     public static double FusedMultiplyAdd(double a, double b, double c)
     {

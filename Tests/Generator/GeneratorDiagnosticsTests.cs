@@ -39,6 +39,12 @@ public sealed class GeneratorDiagnosticsTests
         // Group helpers (more in GroupHelperGeneratorTests): a call is a barrier, under uniform control flow, as a statement.
         { "GPUA0019", "static void Sync() => Group.Barrier();\n[Kernel] public static void Bad(ArrayView<float> x) { if (Group.IdxX == 0) { Sync(); } }", "Sync()" },
         { "GPUA0020", "static int Lane() => Group.IdxX;\n[Kernel] public static void Bad(ArrayView<float> x) { x[Lane()] = 1f; }", "Lane()" },
+        // Vector types: not as kernel parameters or view elements, not in or over shared memory.
+        { "GPUA0002", "[Kernel] public static void Bad(Index1D i, ArrayView<float> x, Float4 v) { v.Store(x, 0); }", "Float4 v" },
+        { "GPUA0002", "[Kernel] public static void Bad(Index1D i, ArrayView<Float8> x) { }", "ArrayView<Float8> x" },
+        { "GPUA0003", "[Kernel(GroupSize = 64)] public static void Bad(ArrayView<float> x) { var t = SharedMemory.Allocate<Float4>(4); x[0] = 1f; }", "t = SharedMemory.Allocate<Float4>(4)" },
+        { "GPUA0021", "[Kernel(GroupSize = 64)] public static void Bad(ArrayView<float> x) { var t = SharedMemory.Allocate<float>(64); Float4.Load(t, 0).Store(x, 0); }", "Float4.Load(t, 0)" },
+        { "GPUA0021", "[Kernel(GroupSize = 64)] public static void Bad(ArrayView<float> x) { var t = SharedMemory.Allocate<float>(64); new Float16(1f).Store(t, 0); x[0] = t[0]; }", "new Float16(1f).Store(t, 0)" },
     };
 
     [Theory]
@@ -62,7 +68,7 @@ public sealed class GeneratorDiagnosticsTests
         string releases = File.ReadAllText(Path.Combine(root, "AnalyzerReleases.Unshipped.md")) + File.ReadAllText(Path.Combine(root, "AnalyzerReleases.Shipped.md"));
         var ids = typeof(GpuAttention.Compute.Generator.KernelGenerator).Assembly.GetType("GpuAttention.Compute.Generator.Diagnostics")!
             .GetFields().Select(f => f.GetValue(null)).OfType<DiagnosticDescriptor>().Select(d => d.Id).ToList();
-        Assert.Equal(20, ids.Count);
+        Assert.Equal(21, ids.Count);
         foreach (var id in ids) Assert.Contains(id + " |", releases);
         foreach (var id in ids) Assert.Contains(Cases, c => c.Data.Item1 == id);
     }

@@ -47,4 +47,29 @@ public sealed class IlgpuTwinGeneratorTests
         Assert.Contains("new global::GpuAttention.Compute.Index3D(global::ILGPU.Grid.GlobalIndex.X", tiles);
         Assert.Contains("global::GpuAttention.Compute.IIlgpuKernel", tiles);
     }
+
+    [Fact]
+    public void TwinRebindsVectorTypesToIlgpuStructs()
+    {
+        const string members = """
+            private static Float8 Twice(Float8 v) => v + v;
+
+            [Kernel]
+            public static void Vectors(Index1D i, ArrayView<float> x, ArrayView<float> y)
+            {
+                var v = Twice(GpuAttention.Compute.Float8.Load(x, i * Float8.Count));
+                Float8.FusedMultiplyAdd(v, new Float8(2f), v).Store(y, i * 8);
+                y[0] = v.Sum() + v.Max();
+            }
+            """;
+        var (diagnostics, errors, output) = GeneratorHarness.Run(GeneratorHarness.Kernels(members));
+        Assert.Empty(diagnostics);
+        Assert.Empty(errors);
+        string text = output.SyntaxTrees.Single(t => t.FilePath.EndsWith("K.VectorsKernel.g.cs")).ToString();
+        string twin = text[text.IndexOf("class IlgpuTwin", StringComparison.Ordinal)..];
+        Assert.Contains("global::GpuAttention.Compute.IlgpuFloat8.Load(x, ", twin);
+        Assert.Contains("new global::GpuAttention.Compute.IlgpuFloat8(2f)", twin);
+        Assert.Contains("private static global::GpuAttention.Compute.IlgpuFloat8 __K_Twice_0(global::GpuAttention.Compute.IlgpuFloat8 v)", twin);
+        Assert.DoesNotContain("Compute.Float8", twin);
+    }
 }

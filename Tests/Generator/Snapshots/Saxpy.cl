@@ -37,9 +37,9 @@ static inline float ga_atomic_min_float_l(volatile __local float* p, float v) { 
 
 __kernel void k_8UserCode1K5Saxpy(int ga_extent_x, int ga_extent_y, int ga_extent_z, float l_a, __global float* l_x__base, long l_x__offset, long l_x__length, __global float* l_y__base, long l_y__offset, long l_y__length)
 {
-    long ga_gid = ((long)get_global_id(0));
-    if (ga_gid >= (long)ga_extent_x * ga_extent_y * ga_extent_z) return;
-    int l_i = (int)ga_gid;
+    int ga_x = (int)get_global_id(0), ga_y = (int)get_global_id(1), ga_z = (int)get_global_id(2);
+    if (ga_x >= ga_extent_x || ga_y >= ga_extent_y || ga_z >= ga_extent_z) return;
+    int l_i = ga_x;
     ga_view_float l_x = ga_make_view_float(l_x__base, l_x__offset, l_x__length);
     ga_view_float l_y = ga_make_view_float(l_y__base, l_y__offset, l_y__length);
     l_y.ptr[l_i] = ((l_a * l_x.ptr[l_i]) + l_y.ptr[l_i]);

@@ -57,9 +57,9 @@ static inline __attribute__((always_inline)) int g_K_Clamp01_0(int l_v, int l_n)
 }
 __kernel void k_8UserCode1K9Semantics(int ga_extent_x, int ga_extent_y, int ga_extent_z, __global int* l_o__base, long l_o__offset, long l_o__length, __global float* l_f__base, long l_f__offset, long l_f__length, int l_width, long l_big)
 {
-    long ga_gid = ((long)get_global_id(0));
-    if (ga_gid >= (long)ga_extent_x * ga_extent_y * ga_extent_z) return;
-    ga_idx2 l_p = ga_make_idx2((int)(ga_gid % ga_extent_x), (int)(ga_gid / ga_extent_x));
+    int ga_x = (int)get_global_id(0), ga_y = (int)get_global_id(1), ga_z = (int)get_global_id(2);
+    if (ga_x >= ga_extent_x || ga_y >= ga_extent_y || ga_z >= ga_extent_z) return;
+    ga_idx2 l_p = ga_make_idx2(ga_x, ga_y);
     ga_view_int l_o = ga_make_view_int(l_o__base, l_o__offset, l_o__length);
     ga_view_float l_f = ga_make_view_float(l_f__base, l_f__offset, l_f__length);
     int l_global = ((int)((uint)(((int)((uint)(l_p.Y) * (uint)(l_width)))) + (uint)(l_p.X)));

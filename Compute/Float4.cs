@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace GpuAttention.Compute;
+
+/// <summary>
+/// 4 floats in one value, for kernels shaped for CPUs (docs/kernel-language.md, "Vector types"): loaded from and stored
+/// to an <see cref="ArrayView{T}"/> of floats at any index (no alignment), with elementwise arithmetic, a fused
+/// multiply-add, NaN-propagating <see cref="Max(Float4, Float4)"/> / <see cref="Min"/> and the horizontal
+/// <see cref="Sum"/> and <see cref="Max()"/>. The CPU accelerator runs it as <c>Vector128&lt;float&gt;</c>; the generator
+/// maps it to OpenCL's <c>float4</c>, to a struct of 4 floats in CUDA and in the ILGPU twin.
+/// </summary>
+/// <remarks>
+/// Every lane of every operation rounds as the scalar float operation does (IEEE single, round to nearest, no
+/// contraction), so a result is the same bits on every backend. The horizontal operations fold in one fixed order on
+/// every backend: lane k with lane k + N/2, halving until one lane is left.
+/// </remarks>
+public readonly struct Float4
+{
+    /// <summary>The number of lanes.</summary>
+    public const int Count = 4;
+
+    private readonly Vector128<float> v;
+
+    internal Float4(Vector128<float> v) => this.v = v;
+
+    /// <summary>Every lane <paramref name="value"/>.</summary>
+    public Float4(float value) => v = Vector128.Create(value);
+
+    /// <summary>
+    /// <c>view[index .. index + 4)</c>. Every element must be inside the view, as for the indexer: else an
+    /// <see cref="IndexOutOfRangeException"/> on the CPU accelerator and in checked mode.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Float4 Load(ArrayView<float> view, long index) => new(Vector128.LoadUnsafe(ref view.Run(index, Count)));
+
+    /// <summary>Writes the lanes to <c>view[index .. index + 4)</c>, every element inside the view, as <see cref="Load"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(ArrayView<float> view, long index) => v.StoreUnsafe(ref view.Run(index, Count));
+
+    /// <summary>Lane by lane <c>a + b</c>.</summary>
+    public static Float4 operator +(Float4 a, Float4 b) => new(a.v + b.v);
+
+    /// <summary>Lane by lane <c>a + s</c>.</summary>
+    public static Float4 operator +(Float4 a, float s) => new(a.v + Vector128.Create(s));
+
+    /// <summary>Lane by lane <c>s + a</c>.</summary>
+    public static Float4 operator +(float s, Float4 a) => new(Vector128.Create(s) + a.v);
+
+    /// <summary>Lane by lane <c>a - b</c>.</summary>
+    public static Float4 operator -(Float4 a, Float4 b) => new(a.v - b.v);
+
+    /// <summary>Lane by lane <c>a - s</c>.</summary>
+    public static Float4 operator -(Float4 a, float s) => new(a.v - Vector128.Create(s));
+
+    /// <summary>Lane by lane <c>s - a</c>.</summary>
+    public static Float4 operator -(float s, Float4 a) => new(Vector128.Create(s) - a.v);
+
+    /// <summary>Lane by lane <c>a · b</c>.</summary>
+    public static Float4 operator *(Float4 a, Float4 b) => new(a.v * b.v);
+
+    /// <summary>Lane by lane <c>a · s</c>.</summary>
+    public static Float4 operator *(Float4 a, float s) => new(a.v * s);
+
+    /// <summary>Lane by lane <c>s · a</c>.</summary>
+    public static Float4 operator *(float s, Float4 a) => new(s * a.v);
+
+    /// <summary>Lane by lane <c>a / b</c>.</summary>
+    public static Float4 operator /(Float4 a, Float4 b) => new(a.v / b.v);
+
+    /// <summary>Lane by lane <c>a / s</c>.</summary>
+    public static Float4 operator /(Float4 a, float s) => new(a.v / s);
+
+    /// <summary>Lane by lane <c>s / a</c>.</summary>
+    public static Float4 operator /(float s, Float4 a) => new(Vector128.Create(s) / a.v);
+
+    /// <summary>Lane by lane <c>-a</c>.</summary>
+    public static Float4 operator -(Float4 a) => new(-a.v);
+
+    /// <summary>Lane by lane <c>a · b + c</c> rounded once, as <see cref="MathF.FusedMultiplyAdd"/>.</summary>
+    public static Float4 FusedMultiplyAdd(Float4 a, Float4 b, Float4 c) => new(Vector128.FusedMultiplyAdd(a.v, b.v, c.v));
+
+    /// <summary>Lane by lane <see cref="MathF.Max"/>: NaN if either is NaN, +0 above -0.</summary>
+    public static Float4 Max(Float4 a, Float4 b) => new(Vector128.Max(a.v, b.v));
+
+    /// <summary>Lane by lane <see cref="MathF.Min"/>: NaN if either is NaN, -0 below +0.</summary>
+    public static Float4 Min(Float4 a, Float4 b) => new(Vector128.Min(a.v, b.v));
+
+    /// <summary>The sum of the lanes, folded as every backend folds it: lane k plus lane k + N/2, halving to one lane.</summary>
+    public float Sum()
+    {
+        // (e0 + e2) + (e1 + e3): lane k plus lane k + 2, then the two lanes.
+        var t = v + Vector128.Shuffle(v, Vector128.Create(2, 3, 0, 1));
+        return t.ToScalar() + t.GetElement(1);
+    }
+
+    /// <summary>The largest lane (<see cref="MathF.Max"/> semantics), folded in the order of <see cref="Sum"/>.</summary>
+    public float Max()
+    {
+        var t = Vector128.Max(v, Vector128.Shuffle(v, Vector128.Create(2, 3, 0, 1)));
+        return MathF.Max(t.ToScalar(), t.GetElement(1));
+    }
+}

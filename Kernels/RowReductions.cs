@@ -1,0 +1,35 @@
+using GpuAttention.Compute;
+
+namespace GpuAttention.Kernels;
+
+/// <summary>
+/// The row reductions of the CPU-shaped kernels (<see cref="KernelShape"/>), where one lane reduces a whole row: 16
+/// running sums in a <see cref="Float16"/>, folded in its fixed order, then the row's last elements in order. A
+/// scalar sum waits on the previous add (an add's latency per element, which the compiler may not reorder); 16
+/// independent lanes run at load speed. The order is the same on every backend, so a result is the same bits on each.
+/// </summary>
+internal static class RowReductions
+{
+    /// <summary>Σ view[start .. start + length).</summary>
+    public static float Sum(ArrayView<float> view, long start, int length)
+    {
+        var sums = new Float16();
+        int k = 0;
+        for (; k + Float16.Count <= length; k += Float16.Count) sums += Float16.Load(view, start + k);
+        float total = sums.Sum();
+        for (; k < length; k++) total += view[start + k];
+        return total;
+    }
+
+    /// <summary>Σ a[start + k] · b[start + k] over k &lt; length, each product rounded once into its running sum (FMA).</summary>
+    public static float Dot(ArrayView<float> a, ArrayView<float> b, long start, int length)
+    {
+        var sums = new Float16();
+        int k = 0;
+        for (; k + Float16.Count <= length; k += Float16.Count)
+            sums = Float16.FusedMultiplyAdd(Float16.Load(a, start + k), Float16.Load(b, start + k), sums);
+        float total = sums.Sum();
+        for (; k < length; k++) total = MathF.FusedMultiplyAdd(a[start + k], b[start + k], total);
+        return total;
+    }
+}

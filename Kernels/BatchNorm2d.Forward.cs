@@ -135,7 +135,7 @@ public static partial class BatchNorm2d
 
     /// <summary>
     /// CPU-shaped (<see cref="KernelShape"/>): lane i = c·chunks + k takes images [k·perChunk, (k + 1)·perChunk) of
-    /// channel c, plane by plane: the plane's mean from a unit-stride sum, its M2 = Σ(x − plane mean)² from a second
+    /// channel c, plane by plane: the plane's mean from a 16-wide sum, its M2 = Σ(x − plane mean)² from a second
     /// pass over the same plane (still in cache), then Chan's merge into the lane's running (count, mean, M2) in image
     /// order. Writes <c>partials[i·3 + {0, 1, 2}]</c> in <see cref="BatchNormPartialStatistics"/>'s layout, so
     /// <see cref="BatchNormCombineStatistics"/> merges them the same way.
@@ -153,8 +153,8 @@ public static partial class BatchNorm2d
         for (int n = n0; n < n1; n++)
         {
             int start = (n * channels + c) * plane;
-            float planeMean = PlaneSum(x, start, plane, 0, 0f) / size;
-            float planeM2 = PlaneSum(x, start, plane, 1, planeMean);
+            float planeMean = RowReductions.Sum(x, start, plane) / size;
+            float planeM2 = SquaredDeviations(x, start, plane, planeMean);
             // The weighted mean rather than mean + d·size/total: an ∞ plane mean stays ∞ (a NaN in M2), as in the group kernel.
             float total = count + size;
             float d = planeMean - mean;
@@ -168,26 +168,26 @@ public static partial class BatchNorm2d
     }
 
     /// <summary>
-    /// Σ x[start + p] over the plane (<paramref name="squares"/> 0, <paramref name="shift"/> 0), or Σ (x[start + p] − shift)² (1): four running
-    /// sums (p mod 4) folded as (s0 + s1) + (s2 + s3), so the adds do not wait on each other.
+    /// Σ (x[start + p] − shift)² over the plane: 16 running sums (<see cref="Float16"/>, one rounding per term by FMA)
+    /// folded in the vector's fixed order, then the plane's last elements in order, as <see cref="RowReductions.Sum"/>.
     /// </summary>
-    private static float PlaneSum(ArrayView<float> x, int start, int plane, int squares, float shift)
+    private static float SquaredDeviations(ArrayView<float> x, int start, int plane, float shift)
     {
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        var sums = new Float16();
         int p = 0;
-        for (; p + 4 <= plane; p += 4)
+        for (; p + Float16.Count <= plane; p += Float16.Count)
         {
-            s0 += Term(x[start + p] - shift, squares);
-            s1 += Term(x[start + p + 1] - shift, squares);
-            s2 += Term(x[start + p + 2] - shift, squares);
-            s3 += Term(x[start + p + 3] - shift, squares);
+            var d = Float16.Load(x, start + p) - shift;
+            sums = Float16.FusedMultiplyAdd(d, d, sums);
         }
-        for (; p < plane; p++) s0 += Term(x[start + p] - shift, squares);
-        return s0 + s1 + (s2 + s3);
+        float total = sums.Sum();
+        for (; p < plane; p++)
+        {
+            float d = x[start + p] - shift;
+            total = MathF.FusedMultiplyAdd(d, d, total);
+        }
+        return total;
     }
-
-    /// <summary>A term of <see cref="PlaneSum"/>: the deviation d itself, or d² when <paramref name="squares"/> ≠ 0.</summary>
-    private static float Term(float d, int squares) => squares != 0 ? d * d : d;
 
     /// <summary>
     /// <c>y = γ·(x − μ)·invstd + β</c>, then <c>max(·, 0)</c> when <paramref name="relu"/> ≠ 0 (the fused BN → ReLU); a

@@ -33,17 +33,17 @@ public static partial class Conv2d
     internal static int? ColumnFloatsForTests;
 
     /// <summary>
-    /// Rents a column matrix for as many images (<paramref name="perImage"/> floats each) as fit
-    /// <see cref="MaxColumnFloats"/> (at least 1, at most the batch) and calls <paramref name="launch"/>(first image,
-    /// images, columns) for each chunk of the batch in order, then hands the matrix back: the allocator reuses memory in
-    /// the default stream's order, so on another stream it waits for the launches first.
+    /// Rents a column matrix (<see cref="OpScratch"/>) for as many images (<paramref name="perImage"/> floats each) as
+    /// fit <see cref="MaxColumnFloats"/> (at least 1, at most the batch) and calls <paramref name="launch"/>(first
+    /// image, images, columns) for each chunk of the batch in order.
     /// </summary>
     private static void InImageChunks(AcceleratorStream stream, long perImage, int batch, Action<int, int, ArrayView<float>> launch)
     {
         int chunk = (int)Math.Clamp((ColumnFloatsForTests ?? MaxColumnFloats) / perImage, 1, batch);
-        using var columns = stream.Accelerator.Allocate<float>(checked(chunk * perImage));
-        for (int n0 = 0; n0 < batch; n0 += chunk) launch(n0, Math.Min(chunk, batch - n0), columns.View);
-        if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
+        OpScratch.Rent(stream, checked(chunk * perImage), columns =>
+        {
+            for (int n0 = 0; n0 < batch; n0 += chunk) launch(n0, Math.Min(chunk, batch - n0), columns);
+        });
     }
 
     /// <summary>

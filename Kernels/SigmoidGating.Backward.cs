@@ -136,6 +136,41 @@ public static partial class SigmoidGating
     }
 
     /// <summary>
+    /// CPU-shaped (<see cref="KernelShape"/>): lane i owns plane i (of N·C) and walks it row by row, with sH = σ(aH)
+    /// and sW = σ(aW) computed once beforehand: dInput and <c>dGateH[h] = σ'(aH) · Σ_w dOut · x · sW[w]</c> per row, and
+    /// <c>dGateW[w] = σ'(aW) · Σ_h dOut · x · sH[h]</c> accumulated in dGateW itself, rows in order (the same products
+    /// and sums, in the same order, as <see cref="SigmoidGateDirectionalBackward"/>).
+    /// </summary>
+    [Kernel]
+    public static void SigmoidGateDirectionalBackwardPlanes(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> sigmoidsH,
+        ArrayView<float> sigmoidsW, ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGateH, ArrayView<float> dGateW)
+    {
+        int columns = i * width;
+        for (int w = 0; w < width; w++) dGateW[columns + w] = 0f;
+        for (int h = 0; h < height; h++)
+        {
+            float sh = sigmoidsH[i * height + h];
+            int row = (i * height + h) * width;
+            float sum = 0f;
+            for (int w = 0; w < width; w++)
+            {
+                float d = dOut[row + w];
+                float sw = sigmoidsW[columns + w];
+                float t = d * x[row + w];
+                dInput[row + w] = d * sw * sh;
+                sum += t * sw;
+                dGateW[columns + w] += t * sh;
+            }
+            dGateH[i * height + h] = sum * (sh * (1f - sh));
+        }
+        for (int w = 0; w < width; w++)
+        {
+            float sw = sigmoidsW[columns + w];
+            dGateW[columns + w] *= sw * (1f - sw);
+        }
+    }
+
+    /// <summary>
     /// Enqueues the backward of <c>y = x ⊙ σ(gate)</c>: <c>dInput = dOut ⊙ σ(gate)</c> and <c>dGate = Σ over the broadcast
     /// dims of dOut ⊙ x ⊙ σ'(gate)</c>, both overwritten.
     /// </summary>
@@ -183,8 +218,14 @@ public static partial class SigmoidGating
         OpChecks.Length(op, "dInput", dInput, shape);
         OpChecks.Length(op, "dGateH", dGateH, shape with { W = 1 });
         OpChecks.Length(op, "dGateW", dGateW, shape with { H = 1 });
-        int lanes = checked(shape.N * shape.C * (shape.H + shape.W));
-        SigmoidGateDirectionalBackwardKernel.Launch(stream, lanes, shape.H, shape.W, x, gateH, gateW, dOut, dInput, dGateH, dGateW);
+        if (KernelShape.GpuShaped(stream))
+        {
+            int lanes = checked(shape.N * shape.C * (shape.H + shape.W));
+            SigmoidGateDirectionalBackwardKernel.Launch(stream, lanes, shape.H, shape.W, x, gateH, gateW, dOut, dInput, dGateH, dGateW);
+            return;
+        }
+        WithSigmoids(stream, [gateH, gateW], s =>
+            SigmoidGateDirectionalBackwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, x, s[0], s[1], dOut, dInput, dGateH, dGateW));
     }
 
     /// <summary>

@@ -25,25 +25,50 @@ public static partial class SigmoidGating
         for (int p = i.X * span; p < end; p++) y[row + p] = x[row + p] * s;
     }
 
-    /// <summary><c>y[n,c,p] = x[n,c,p] · σ(a[n,p])</c>; a row-span kernel over the N·C planes.</summary>
+    /// <summary>
+    /// <c>y[n,c,p] = x[n,c,p] · s[n,p]</c> with s = σ(a) computed once per pixel beforehand (<see cref="WithSigmoids"/>),
+    /// not once per channel; a row-span kernel over the N·C planes.
+    /// </summary>
     [Kernel]
-    public static void SigmoidGatePerPixelForward(Index2D i, int channels, int plane, int span, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> y)
+    public static void SigmoidGatePerPixelForward(Index2D i, int channels, int plane, int span, ArrayView<float> x, ArrayView<float> sigmoids, ArrayView<float> y)
     {
         int row = i.Y * plane, gateRow = i.Y / channels * plane, end = Math.Min(i.X * span + span, plane);
-        for (int p = i.X * span; p < end; p++) y[row + p] = x[row + p] * XMath.Sigmoid(gate[gateRow + p]);
+        for (int p = i.X * span; p < end; p++) y[row + p] = x[row + p] * sigmoids[gateRow + p];
     }
 
     /// <summary>
-    /// <c>y[n,c,h,w] = x · σ(aW[n,c,w]) · σ(aH[n,c,h])</c> (CoordAtt's order of the products); a row-span kernel over
-    /// the N·C·H rows of W pixels (row (n·C + c)·H + h is also the index into aH [N, C, H, 1]).
+    /// <c>y[n,c,h,w] = x · sW[n,c,w] · sH[n,c,h]</c> (CoordAtt's order of the products) with sH = σ(aH), sW = σ(aW)
+    /// computed once beforehand; a row-span kernel over the N·C·H rows of W pixels (row (n·C + c)·H + h is also the
+    /// index into sH [N, C, H, 1]).
     /// </summary>
     [Kernel]
-    public static void SigmoidGateDirectionalForward(Index2D i, int height, int width, int span, ArrayView<float> x, ArrayView<float> gateH,
-        ArrayView<float> gateW, ArrayView<float> y)
+    public static void SigmoidGateDirectionalForward(Index2D i, int height, int width, int span, ArrayView<float> x, ArrayView<float> sigmoidsH,
+        ArrayView<float> sigmoidsW, ArrayView<float> y)
     {
-        float sh = XMath.Sigmoid(gateH[i.Y]);
+        float sh = sigmoidsH[i.Y];
         int row = i.Y * width, gateRow = i.Y / height * width, end = Math.Min(i.X * span + span, width);
-        for (int w = i.X * span; w < end; w++) y[row + w] = x[row + w] * XMath.Sigmoid(gateW[gateRow + w]) * sh;
+        for (int w = i.X * span; w < end; w++) y[row + w] = x[row + w] * sigmoidsW[gateRow + w] * sh;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="launch"/> with σ of <paramref name="gates"/> (concatenated) in scratch: a broadcast gate's
+    /// sigmoid is computed once per gate element, not once per element of x it scales.
+    /// </summary>
+    private static void WithSigmoids(AcceleratorStream stream, ArrayView<float>[] gates, Action<ArrayView<float>[]> launch)
+    {
+        long total = gates.Sum(g => g.Length);
+        OpScratch.Rent(stream, total, scratch =>
+        {
+            var sigmoids = new ArrayView<float>[gates.Length];
+            long offset = 0;
+            for (int k = 0; k < gates.Length; k++)
+            {
+                sigmoids[k] = scratch.SubView(offset, gates[k].Length);
+                Activations.Forward(stream, Activation.Sigmoid, gates[k], sigmoids[k]);
+                offset += gates[k].Length;
+            }
+            launch(sigmoids);
+        });
     }
 
     /// <summary>Enqueues <c>y = x ⊙ σ(gate)</c>, gate broadcast as <paramref name="pattern"/> says.</summary>
@@ -58,7 +83,9 @@ public static partial class SigmoidGating
         switch (pattern)
         {
             case GatePattern.PerChannel: SigmoidGatePerChannelForwardKernel.Launch(stream, planes, shape.Plane, span, x, gate, y); break;
-            case GatePattern.PerPixel: SigmoidGatePerPixelForwardKernel.Launch(stream, planes, shape.C, shape.Plane, span, x, gate, y); break;
+            case GatePattern.PerPixel:
+                WithSigmoids(stream, [gate], s => SigmoidGatePerPixelForwardKernel.Launch(stream, planes, shape.C, shape.Plane, span, x, s[0], y));
+                break;
             default: SigmoidGateShuffledForwardKernel.Launch(stream, planes, shape.C, 1, shape.Plane, span, x, gate, y); break;
         }
     }
@@ -72,7 +99,8 @@ public static partial class SigmoidGating
         OpChecks.Length(op, "gateW", gateW, shape with { H = 1 });
         OpChecks.Length(op, "y", y, shape);
         int span = KernelShape.RowSpan(stream, shape.W);
-        SigmoidGateDirectionalForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C * shape.H, shape.W, span), shape.H, shape.W, span, x, gateH, gateW, y);
+        WithSigmoids(stream, [gateH, gateW], s =>
+            SigmoidGateDirectionalForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C * shape.H, shape.W, span), shape.H, shape.W, span, x, s[0], s[1], y));
     }
 
     /// <summary>

@@ -157,20 +157,18 @@ public static partial class ChannelMlp
         bool bias = b1.IsValid;
         if (mode == ModeAttention && !KernelShape.GpuShaped(stream))
         {
-            // The hidden units are scratch rented per call; the allocator reuses memory in the default stream's order,
-            // so on another stream the launch is waited for before the scratch goes back.
-            using var units = stream.Accelerator.Allocate<float>((long)shape.N * hidden);
-            ChannelMlpPooledForwardRowsKernel.Launch(stream, shape.N, bias ? 1 : 0, shape.C, hidden, x, w1, bias ? b1 : w1, w2, bias ? b2 : w2,
-                units.View, y);
-            if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
+            // The hidden units are scratch rented per call.
+            OpScratch.Rent(stream, (long)shape.N * hidden, units => ChannelMlpPooledForwardRowsKernel.Launch(stream, shape.N, bias ? 1 : 0, shape.C,
+                hidden, x, w1, bias ? b1 : w1, w2, bias ? b2 : w2, units, y));
             return;
         }
         if (!KernelShape.GpuShaped(stream))
         {
-            using var units = stream.Accelerator.Allocate<float>((long)pixels * hidden);
-            LaunchProductRows(stream, shape, hidden, shape.C, transposed: false, accumulate: false, mask: true, w1, bias ? b1 : default, x, units.View, units.View);
-            LaunchAttentionRows(stream, mode, backward: false, shape, hidden, x, units.View, w2, bias ? b2 : default, x, y, y);
-            if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
+            OpScratch.Rent(stream, (long)pixels * hidden, units =>
+            {
+                LaunchProductRows(stream, shape, hidden, shape.C, transposed: false, accumulate: false, mask: true, w1, bias ? b1 : default, x, units, units);
+                LaunchAttentionRows(stream, mode, backward: false, shape, hidden, x, units, w2, bias ? b2 : default, x, y, y);
+            });
             return;
         }
         ChannelMlpForwardKernel.Launch(stream, new KernelConfig((pixels + tile - 1) / tile, GroupLanes),
@@ -206,12 +204,11 @@ public static partial class ChannelMlp
             LaunchAttentionRows(stream, mode, backward: true, shape, hidden, x, h, w2, bias ? b2 : default, dY, dX, g);
             LaunchProductRows(stream, shape, hidden, channels, transposed: true, accumulate: false, mask: true, w2, default, g, h, dh);
             LaunchProductRows(stream, shape, channels, hidden, transposed: true, accumulate: true, mask: false, w1, default, dh, dh, dX);
-            using (var columns = stream.Accelerator.Allocate<float>(shape.Size))
+            OpScratch.Rent(stream, shape.Size, columns =>
             {
-                LaunchWeightGradientGemm(stream, shape, channels, hidden, g, h, columns.View, dW2, bias ? dB2 : default);
-                LaunchWeightGradientGemm(stream, shape, hidden, channels, dh, x, columns.View, dW1, bias ? dB1 : default);
-                if (stream != stream.Accelerator.DefaultStream) stream.Synchronize();
-            }
+                LaunchWeightGradientGemm(stream, shape, channels, hidden, g, h, columns, dW2, bias ? dB2 : default);
+                LaunchWeightGradientGemm(stream, shape, hidden, channels, dh, x, columns, dW1, bias ? dB1 : default);
+            });
             return;
         }
 

@@ -243,15 +243,10 @@ public static partial class ChannelMlp
     // dWeight [rows, cols] += Σ a [N, rows, HW] · b [N, cols, HW] over pixels, dBias [rows] += Σ a when given: the weight
     // gradient of a 1×1 convolution from a to b, so Conv2d's CPU-shaped one (b transposed pixel-major into columns
     // [N, HW, cols], then one lane per 4 rows adding along the weight rows: 13 GFLOP/s on PoCL against 2.7 for one lane per
-    // 4 weights summing over the pixels). Its lanes take 4 output channels each (Conv2d's ChannelBlock).
+    // 4 weights summing over the pixels).
     private static void LaunchWeightGradientGemm(AcceleratorStream stream, Shape4 shape, int rows, int cols, ArrayView<float> a,
-        ArrayView<float> b, ArrayView<float> columns, ArrayView<float> dWeight, ArrayView<float> dBias)
-    {
-        Conv2d.Conv2dIm2colTransposedKernel.Launch(stream, shape.N * shape.H, cols, shape.H, shape.W, 1, 0, b, columns);
-        int weightLanes = (rows + 3) / 4;
-        Conv2d.Conv2dGemmWeightGradientKernel.Launch(stream, weightLanes + (dBias.IsValid ? rows : 0), shape.N, cols, rows, 1, 1, shape.Plane,
-            weightLanes, a, columns, dWeight, dBias.IsValid ? dBias : dWeight);
-    }
+        ArrayView<float> b, ArrayView<float> columns, ArrayView<float> dWeight, ArrayView<float> dBias) =>
+        Conv2d.GemmWeightGradient(stream, shape with { C = cols }, rows, 1, 1, 0, b, a, columns, dWeight, dBias);
 
     // dWeight [rows, cols] += Σ_q a[row, q]·b[col, q]; dBias [rows] += Σ_q a[row, q] when bias.
     private static void WeightGradient(AcceleratorStream stream, ArrayView<float> a, int rows, ArrayView<float> b, int cols, int plane, int pixels,

@@ -309,15 +309,28 @@ public static partial class Conv2d
     private static void LaunchGemmWeightGradient(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> dOut, Shape4 shape,
         ArrayView<float> dWeight, ArrayView<float> dBias, Conv2dOptions options)
     {
-        int k = options.KernelSize, g = options.Groups, plane = shape.Plane, o = options.OutChannels;
-        int weightLanes = g * Blocks(o / g);
+        int k = options.KernelSize, plane = shape.Plane, o = options.OutChannels;
         InImageChunks(stream, (long)shape.C * k * k * plane, shape.N, (n0, images, colsT) =>
         {
             var from = x.SubView((long)n0 * shape.C * plane, (long)images * shape.C * plane);
             var gradient = dOut.SubView((long)n0 * o * plane, (long)images * o * plane);
-            Conv2dIm2colTransposedKernel.Launch(stream, images * shape.H, shape.C, shape.H, shape.W, k, Replicate(options), from, colsT);
-            Conv2dGemmWeightGradientKernel.Launch(stream, weightLanes + (options.Bias ? o : 0), images, shape.C, o, g, k * k, plane,
-                weightLanes, gradient, colsT, dWeight, options.Bias ? dBias : dWeight);
+            GemmWeightGradient(stream, shape with { N = images }, o, options.Groups, k, Replicate(options), from, gradient, colsT, dWeight,
+                options.Bias ? dBias : default);
         });
+    }
+
+    /// <summary>
+    /// Enqueues the transposed im2col of <paramref name="x"/> ([N, C, H, W] of <paramref name="shape"/>) into
+    /// <paramref name="colsT"/> and <see cref="Conv2dGemmWeightGradient"/>: <c>dWeight += Σ dOut ⊗ cols</c> and, when
+    /// <paramref name="dBias"/> is valid, <c>dBias += Σ dOut</c> — a K×K convolution's weight gradient (a 1×1 one for
+    /// the channel MLP's weights).
+    /// </summary>
+    internal static void GemmWeightGradient(AcceleratorStream stream, Shape4 shape, int outChannels, int groups, int kernelSize, int replicate,
+        ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> colsT, ArrayView<float> dWeight, ArrayView<float> dBias)
+    {
+        int weightLanes = groups * Blocks(outChannels / groups);
+        Conv2dIm2colTransposedKernel.Launch(stream, shape.N * shape.H, shape.C, shape.H, shape.W, kernelSize, replicate, x, colsT);
+        Conv2dGemmWeightGradientKernel.Launch(stream, weightLanes + (dBias.IsValid ? outChannels : 0), shape.N, shape.C, outChannels, groups,
+            kernelSize * kernelSize, shape.Plane, weightLanes, dOut, colsT, dWeight, dBias.IsValid ? dBias : dWeight);
     }
 }

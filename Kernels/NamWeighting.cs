@@ -90,6 +90,38 @@ public static partial class NamWeighting
     }
 
     /// <summary>
+    /// CPU-shaped (<see cref="KernelShape"/>): lane (c, k) sums images [k·perChunk, (k+1)·perChunk) of channel c plane
+    /// by plane, pixels in order, into the partials layout of <see cref="NamBackwardPartialSums"/> (as
+    /// BatchNorm2d's CPU-shaped backward sums; no group, no barrier).
+    /// </summary>
+    [Kernel]
+    public static void NamBackwardPartialSumsRows(Index1D i, int channels, int plane, int batch, int chunks, int perChunk, ArrayView<float> x,
+        ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> weights, ArrayView<float> partials)
+    {
+        int lane = i;
+        int c = lane / chunks;
+        int n0 = (lane - c * chunks) * perChunk;
+        int n1 = Math.Min(n0 + perChunk, batch);
+        float mu = mean[c], inv = invstd[c], ga = gamma[c], b = beta[c], w = weights[c];
+        float sum = 0f, dot = 0f;
+        for (int n = n0; n < n1; n++)
+        {
+            int start = (n * channels + c) * plane;
+            for (int e = start; e < start + plane; e++)
+            {
+                float v = x[e];
+                float xhat = (v - mu) * inv;
+                float g = GateGradient(v, dOut[e], XMath.Sigmoid((ga * xhat + b) * w), w);
+                sum += g;
+                dot += g * xhat;
+            }
+        }
+        partials[lane * 2] = sum;
+        partials[lane * 2 + 1] = dot;
+    }
+
+    /// <summary>
     /// <c>dX = dY·s + γ·invstd·(g − Σg/M − x̂·Σg·x̂/M)</c> in train mode (<paramref name="training"/> ≠ 0),
     /// <c>dY·s + γ·invstd·g</c> in eval.
     /// </summary>
@@ -169,9 +201,16 @@ public static partial class NamWeighting
         int perChannel = shape.N * shape.Plane;
         var partials = workspace.SubView(0, 2L * shape.C * chunks);
         var totals = workspace.SubView(3L * shape.C * chunks, 2L * shape.C);
-        NamBackwardPartialSumsKernel.Launch(stream,
-            new KernelConfig(new Index3D(chunks, shape.C, 1), new Index3D(BatchNorm2d.GroupSize, 1, 1)),
-            x, dOut, saveMean, saveInvstd, gamma, beta, weights, shape.C, shape.Plane, (perChannel + chunks - 1) / chunks, perChannel, partials);
+        if (KernelShape.GpuShaped(stream))
+            NamBackwardPartialSumsKernel.Launch(stream,
+                new KernelConfig(new Index3D(chunks, shape.C, 1), new Index3D(BatchNorm2d.GroupSize, 1, 1)),
+                x, dOut, saveMean, saveInvstd, gamma, beta, weights, shape.C, shape.Plane, (perChannel + chunks - 1) / chunks, perChannel, partials);
+        else
+        {
+            (chunks, int perChunk) = BatchNorm2d.ImageChunks(shape);
+            NamBackwardPartialSumsRowsKernel.Launch(stream, shape.C * chunks, shape.C, shape.Plane, shape.N, chunks, perChunk,
+                x, dOut, saveMean, saveInvstd, gamma, beta, weights, partials);
+        }
         BatchNorm2d.BatchNormBackwardCombineKernel.Launch(stream, shape.C, partials, chunks, shape.C, dGamma, dBeta, totals);
         int span = KernelShape.RowSpan(stream, shape.Plane);
         NamBackwardInputKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span), shape.C, shape.Plane, span, training ? 1 : 0, 1f / perChannel,

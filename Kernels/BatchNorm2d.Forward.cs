@@ -154,7 +154,7 @@ public static partial class BatchNorm2d
         {
             int start = (n * channels + c) * plane;
             float planeMean = RowReductions.Sum(x, start, plane) / size;
-            float planeM2 = SquaredDeviations(x, start, plane, planeMean);
+            float planeM2 = RowReductions.SquaredDeviations(x, start, plane, planeMean);
             // The weighted mean rather than mean + d·size/total: an ∞ plane mean stays ∞ (a NaN in M2), as in the group kernel.
             float total = count + size;
             float d = planeMean - mean;
@@ -165,28 +165,6 @@ public static partial class BatchNorm2d
         partials[lane * 3] = count;
         partials[lane * 3 + 1] = mean;
         partials[lane * 3 + 2] = m2;
-    }
-
-    /// <summary>
-    /// Σ (x[start + p] − shift)² over the plane: 16 running sums (<see cref="Float16"/>, one rounding per term by FMA)
-    /// folded in the vector's fixed order, then the plane's last elements in order, as <see cref="RowReductions.Sum"/>.
-    /// </summary>
-    private static float SquaredDeviations(ArrayView<float> x, int start, int plane, float shift)
-    {
-        var sums = new Float16();
-        int p = 0;
-        for (; p + Float16.Count <= plane; p += Float16.Count)
-        {
-            var d = Float16.Load(x, start + p) - shift;
-            sums = Float16.FusedMultiplyAdd(d, d, sums);
-        }
-        float total = sums.Sum();
-        for (; p < plane; p++)
-        {
-            float d = x[start + p] - shift;
-            total = MathF.FusedMultiplyAdd(d, d, total);
-        }
-        return total;
     }
 
     /// <summary>

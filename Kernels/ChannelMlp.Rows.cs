@@ -24,9 +24,9 @@ public static partial class ChannelMlp
         int input = n * channels;
         int unit = n * hidden;
         for (int j = 0; j < hidden; j++)
-            units[unit + j] = MathF.Max((hasBias != 0 ? b1[j] : 0f) + Dot(w1, j * channels, p, input, channels), 0f);
+            units[unit + j] = MathF.Max((hasBias != 0 ? b1[j] : 0f) + RowReductions.Dot(w1, j * channels, p, input, channels), 0f);
         for (int o = 0; o < channels; o++)
-            output[input + o] = (hasBias != 0 ? b2[o] : 0f) + Dot(w2, o * hidden, units, unit, hidden);
+            output[input + o] = (hasBias != 0 ? b2[o] : 0f) + RowReductions.Dot(w2, o * hidden, units, unit, hidden);
     }
 
     /// <summary>
@@ -42,7 +42,7 @@ public static partial class ChannelMlp
         int unit = n * hidden;
         for (int j = 0; j < hidden; j++)
         {
-            pre[unit + j] = (hasBias != 0 ? b1[j] : 0f) + Dot(w1, j * channels, p, input, channels);
+            pre[unit + j] = (hasBias != 0 ? b1[j] : 0f) + RowReductions.Dot(w1, j * channels, p, input, channels);
             dHidden[unit + j] = 0f;
         }
         for (int o = 0; o < channels; o++)
@@ -223,21 +223,5 @@ public static partial class ChannelMlp
         float sum = 0f;
         for (int n = 0; n < batch; n++) sum += m[n * width + column];
         return sum;
-    }
-
-    /// <summary>Σ_t a[aStart + t]·b[bStart + t] over <paramref name="length"/> terms: four running sums (t mod 4), folded as (s0 + s1) + (s2 + s3).</summary>
-    private static float Dot(ArrayView<float> a, int aStart, ArrayView<float> b, int bStart, int length)
-    {
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        int t = 0;
-        for (; t + 4 <= length; t += 4)
-        {
-            s0 += a[aStart + t] * b[bStart + t];
-            s1 += a[aStart + t + 1] * b[bStart + t + 1];
-            s2 += a[aStart + t + 2] * b[bStart + t + 2];
-            s3 += a[aStart + t + 3] * b[bStart + t + 3];
-        }
-        for (; t < length; t++) s0 += a[aStart + t] * b[bStart + t];
-        return s0 + s1 + (s2 + s3);
     }
 }

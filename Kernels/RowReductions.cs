@@ -21,15 +21,34 @@ internal static class RowReductions
         return total;
     }
 
-    /// <summary>Σ a[start + k] · b[start + k] over k &lt; length, each product rounded once into its running sum (FMA).</summary>
-    public static float Dot(ArrayView<float> a, ArrayView<float> b, long start, int length)
+    /// <summary>Σ a[aStart + k] · b[bStart + k] over k &lt; length, each product rounded once into its running sum (FMA).</summary>
+    public static float Dot(ArrayView<float> a, long aStart, ArrayView<float> b, long bStart, int length)
     {
         var sums = new Float16();
         int k = 0;
         for (; k + Float16.Count <= length; k += Float16.Count)
-            sums = Float16.FusedMultiplyAdd(Float16.Load(a, start + k), Float16.Load(b, start + k), sums);
+            sums = Float16.FusedMultiplyAdd(Float16.Load(a, aStart + k), Float16.Load(b, bStart + k), sums);
         float total = sums.Sum();
-        for (; k < length; k++) total = MathF.FusedMultiplyAdd(a[start + k], b[start + k], total);
+        for (; k < length; k++) total = MathF.FusedMultiplyAdd(a[aStart + k], b[bStart + k], total);
+        return total;
+    }
+
+    /// <summary>Σ (view[start + k] − shift)² over k &lt; length, each square rounded once into its running sum (FMA).</summary>
+    public static float SquaredDeviations(ArrayView<float> view, long start, int length, float shift)
+    {
+        var sums = new Float16();
+        int k = 0;
+        for (; k + Float16.Count <= length; k += Float16.Count)
+        {
+            var d = Float16.Load(view, start + k) - shift;
+            sums = Float16.FusedMultiplyAdd(d, d, sums);
+        }
+        float total = sums.Sum();
+        for (; k < length; k++)
+        {
+            float d = view[start + k] - shift;
+            total = MathF.FusedMultiplyAdd(d, d, total);
+        }
         return total;
     }
 }

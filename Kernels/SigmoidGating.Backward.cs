@@ -56,7 +56,7 @@ public static partial class SigmoidGating
         long start = (long)i.X * plane;
         float s = XMath.Sigmoid(gate[i]);
         for (int p = 0; p < plane; p++) dInput[start + p] = dOut[start + p] * s;
-        dGate[i] = RowReductions.Dot(dOut, x, start, plane) * (s * (1f - s));
+        dGate[i] = RowReductions.Dot(dOut, start, x, start, plane) * (s * (1f - s));
     }
 
     /// <summary>

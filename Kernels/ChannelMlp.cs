@@ -40,7 +40,7 @@ namespace GpuAttention.Kernels;
 /// dP), one lane per weight row (weight gradients). Per pixel: the MLP's products become row products, one lane per
 /// (image, channel) row segment adding weight × source row four source channels at a time — h = ReLU(W1·x + b1) into
 /// scratch, att = W2·h + b2 with the multiply (or g and dX's direct part), dh = relu'(pre) ⊙ W2ᵀg, dX += W1ᵀdh — and the
-/// weight gradients are 1×1 convolution weight gradients, run by Conv2d's im2col + GEMM kernels.
+/// weight gradients are 1×1 convolution weight gradients, run by Conv2d's CPU-shaped row kernel.
 ///
 /// Minimum cost per pass (Q = N·H·W pixels, K = C·C/r): forward reads x and writes y, 8 bytes per element, and does
 /// 4·K + C FLOPs per pixel; backward reads x and dY and writes dX, 12 bytes per element, and does 12·K FLOPs per pixel
@@ -204,11 +204,8 @@ public static partial class ChannelMlp
             LaunchAttentionRows(stream, mode, backward: true, shape, hidden, x, h, w2, bias ? b2 : default, dY, dX, g);
             LaunchProductRows(stream, shape, hidden, channels, transposed: true, accumulate: false, mask: true, w2, default, g, h, dh);
             LaunchProductRows(stream, shape, channels, hidden, transposed: true, accumulate: true, mask: false, w1, default, dh, dh, dX);
-            OpScratch.Rent(stream, shape.Size, columns =>
-            {
-                LaunchWeightGradientGemm(stream, shape, channels, hidden, g, h, columns, dW2, bias ? dB2 : default);
-                LaunchWeightGradientGemm(stream, shape, hidden, channels, dh, x, columns, dW1, bias ? dB1 : default);
-            });
+            LaunchWeightGradientRows(stream, shape, channels, hidden, g, h, dW2, bias ? dB2 : default);
+            LaunchWeightGradientRows(stream, shape, hidden, channels, dh, x, dW1, bias ? dB1 : default);
             return;
         }
 
@@ -241,12 +238,11 @@ public static partial class ChannelMlp
     }
 
     // dWeight [rows, cols] += Σ a [N, rows, HW] · b [N, cols, HW] over pixels, dBias [rows] += Σ a when given: the weight
-    // gradient of a 1×1 convolution from a to b, so Conv2d's CPU-shaped one (b transposed pixel-major into columns
-    // [N, HW, cols], then one lane per 4 rows adding along the weight rows: 13 GFLOP/s on PoCL against 2.7 for one lane per
-    // 4 weights summing over the pixels).
-    private static void LaunchWeightGradientGemm(AcceleratorStream stream, Shape4 shape, int rows, int cols, ArrayView<float> a,
-        ArrayView<float> b, ArrayView<float> columns, ArrayView<float> dWeight, ArrayView<float> dBias) =>
-        Conv2d.GemmWeightGradient(stream, shape with { C = cols }, rows, 1, 1, 0, b, a, columns, dWeight, dBias);
+    // gradient of a 1×1 convolution from b to a, so Conv2d's CPU-shaped one (four rows × four columns per lane, 16 pixels
+    // at a time in Float16 FMAs).
+    private static void LaunchWeightGradientRows(AcceleratorStream stream, Shape4 shape, int rows, int cols, ArrayView<float> a,
+        ArrayView<float> b, ArrayView<float> dWeight, ArrayView<float> dBias) =>
+        Conv2d.RowsWeightGradient(stream, shape with { C = cols }, rows, 1, 1, 0, b, a, dWeight, dBias);
 
     // dWeight [rows, cols] += Σ_q a[row, q]·b[col, q]; dBias [rows] += Σ_q a[row, q] when bias.
     private static void WeightGradient(AcceleratorStream stream, ArrayView<float> a, int rows, ArrayView<float> b, int cols, int plane, int pixels,

@@ -54,14 +54,17 @@ public readonly record struct Conv2dOptions(
 /// writes dInput: 4·(P·O + O·(C/g)·K² + P·C) bytes, F FLOPs; backward-parameters reads x and dOut and updates dW, db:
 /// 4·(P·C + P·O + 2·O·(C/g)·K² + 2·O) bytes, F + P·O FLOPs.
 ///
-/// Paths (one host API for all): 1×1 is a per-pixel channel matmul (each forward lane four output channels of one
-/// pixel); 7×7 stages a 22×22 window and four channels' taps in shared memory per 16×16 block, in the forward (over x)
-/// and in the backward-input gather (over dOut); any other K runs direct kernels (one lane per output or per input
-/// element) on a GPU, and on a CPU device im2col + a plane-wide matrix product (<c>Conv2d.Gemm.cs</c>), which also
-/// computes the zeros-padded input gradient as a convolution with the weight transposed and flipped. The parameter gradients are a two-pass deterministic reduction: 256-lane groups per (weight element,
-/// pixel chunk) — for 7×7, per (o, c', tile chunk) with all 49 taps from shared memory — reduce in shared memory into
-/// a caller-owned workspace, and a second kernel sums the chunks in order into dWeight/dBias (no float atomics); on a
-/// CPU device a transposed im2col and one lane per 4 output channels adding dOut × column rows (<c>Conv2d.Gemm.cs</c>).
+/// Paths (one host API for all). On a GPU: 1×1 is a per-pixel channel matmul (each forward lane four output channels
+/// of one pixel); 7×7 stages a 22×22 window and four channels' taps in shared memory per 16×16 block, in the forward
+/// (over x) and in the backward-input gather (over dOut); any other K runs direct kernels (one lane per output or per
+/// input element). The parameter gradients are a two-pass deterministic reduction: 256-lane groups per (weight
+/// element, pixel chunk) — for 7×7, per (o, c', tile chunk) with all 49 taps from shared memory — reduce in shared
+/// memory into a caller-owned workspace, and a second kernel sums the chunks in order into dWeight/dBias (no float
+/// atomics). On a CPU device (<see cref="KernelShape"/>) every K &gt; 1 runs the row kernels of <c>Conv2d.Rows.cs</c>:
+/// padded planes, 16 outputs of a row × four channels per lane in Float16 FMAs, the zeros-padded input gradient as the
+/// same convolution with the weight transposed and flipped (replicate's runs the direct gather), and the weight
+/// gradient of every K (1×1 too) as 4 × 4 running vectors per lane; the 1×1 forward and input gradient keep the
+/// per-pixel kernels. The CPU paths do not use the workspace.
 /// </summary>
 public static partial class Conv2d
 {
@@ -104,7 +107,11 @@ public static partial class Conv2d
         int hasBias = options.Bias ? 1 : 0;
         var biasOrDummy = options.Bias ? bias : weight;   // a kernel argument must be a real view; unread when hasBias is 0
         int blocks = g * Blocks(o / g);
-        if (options.KernelSize == 1)
+        if (UseRows(stream, options, inputGradient: false))
+        {
+            LaunchRows(stream, shape.C, o, shape, options, transposed: false, x, weight, options.Bias, bias, y);
+        }
+        else if (options.KernelSize == 1)
         {
             Conv2dForwardPointwiseKernel.Launch(stream, new Index3D(shape.Plane, blocks, shape.N),
                 shape.C, shape.Plane, o, g, hasBias, x, weight, biasOrDummy, y);
@@ -115,10 +122,6 @@ public static partial class Conv2d
             var config = new KernelConfig(new Index3D(tilesX * tilesY, blocks, shape.N), new Index3D(Tile, Tile, 1));
             Conv2dForward7x7TiledKernel.Launch(stream, config, shape.C, shape.H, shape.W, o, g, Replicate(options), hasBias, tilesX,
                 x, weight, biasOrDummy, y);
-        }
-        else if (UseGemm(stream, options, inputGradient: false))
-        {
-            LaunchGemm(stream, shape.C, o, shape, options, transposed: false, x, weight, options.Bias, bias, y);
         }
         else
         {
@@ -151,7 +154,11 @@ public static partial class Conv2d
     private static void LaunchBackwardInput(AcceleratorStream stream, ArrayView<float> dOut, Shape4 shape, ArrayView<float> weight,
         ArrayView<float> dInput, Conv2dOptions options)
     {
-        if (options.KernelSize == 1)
+        if (UseRows(stream, options, inputGradient: true))
+        {
+            LaunchRows(stream, options.OutChannels, shape.C, shape, options, transposed: true, dOut, weight, hasBias: false, weight, dInput);
+        }
+        else if (options.KernelSize == 1)
         {
             Conv2dBackwardInputPointwiseKernel.Launch(stream, new Index3D(shape.Plane, shape.C, shape.N),
                 shape.C, shape.Plane, options.OutChannels, options.Groups, dOut, weight, dInput);
@@ -163,10 +170,6 @@ public static partial class Conv2d
                 new Index3D(Tile, Tile, 1));
             Conv2dBackwardInput7x7TiledKernel.Launch(stream, config, shape.C, shape.H, shape.W, options.OutChannels, options.Groups,
                 Replicate(options), tilesX, dOut, weight, dInput);
-        }
-        else if (UseGemm(stream, options, inputGradient: true))
-        {
-            LaunchGemm(stream, options.OutChannels, shape.C, shape, options, transposed: true, dOut, weight, hasBias: false, weight, dInput);
         }
         else
         {
@@ -205,9 +208,10 @@ public static partial class Conv2d
     {
         int weights = checked((int)options.WeightLength(shape.C));
         int elements = weights + (options.Bias ? options.OutChannels : 0);
-        if (options.KernelSize != TiledKernelSize && !KernelShape.GpuShaped(stream))
+        if (!KernelShape.GpuShaped(stream))
         {
-            LaunchGemmWeightGradient(stream, x, dOut, shape, dWeight, dBias, options);
+            RowsWeightGradient(stream, shape, options.OutChannels, options.Groups, options.KernelSize, Replicate(options), x, dOut, dWeight,
+                options.Bias ? dBias : default);
             return;
         }
         int chunks = Chunks(shape, options);

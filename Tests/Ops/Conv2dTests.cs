@@ -12,7 +12,7 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
 {
     /// <summary>
     /// A case: input shape and options, as xunit-serializable values, each with both <see cref="KernelShape"/>s (the
-    /// GPU-shaped direct, tiled and two-pass kernels; the CPU-shaped im2col + GEMM and register-blocked ones).
+    /// GPU-shaped direct, tiled and two-pass kernels; the CPU-shaped row kernels).
     /// </summary>
     public static TheoryData<bool, int, int, int, int, int, int, int, bool, Conv2dPadding> Cases()
     {
@@ -44,7 +44,9 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
         (2, 6, 7, 5, 6, 5, 1, false, Conv2dPadding.Zeros),
         (1, 4, 3, 4, 2, 9, 2, true, Conv2dPadding.Replicate),   // 9×9: the window is wider than the image
         (2, 8, 9, 14, 6, 3, 1, true, Conv2dPadding.Zeros),   // 3×3, W = 14, depth 72: four k at a time with no tail
-        (1, 4, 6, 9, 9, 3, 1, false, Conv2dPadding.Replicate),   // 3×3 replicate: im2col forward, direct input gradient
+        (1, 4, 6, 9, 9, 3, 1, false, Conv2dPadding.Replicate),   // 3×3 replicate: CPU rows forward, direct input gradient
+        (2, 4, 3, 16, 4, 7, 1, true, Conv2dPadding.Zeros),   // W = 16: one 16-wide segment a row, no crop
+        (1, 4, 2, 32, 6, 3, 2, true, Conv2dPadding.Replicate),   // W = 32: two segments a row
     ];
 
     [Theory]
@@ -139,23 +141,26 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
     }
 
     /// <summary>
-    /// The CPU-shaped (im2col) forward and backward with the column matrix limited to one and to two images' columns
-    /// of the widest of them (6 channels): the batch of 3 runs in chunks of 1, and of 2 + 1 (where a pass has only 4
-    /// channels, in chunks of 1, and of 3); each chunk writes only its own images, and the weight and bias gradients
-    /// add every chunk's sums.
+    /// The CPU-shaped (row) forward and backward with their padded planes limited to one and to two images' worth of
+    /// the largest of them (the weight gradient's padded x and dOut, 10 channels of 7 × 18 for 3×3; 10 planes of 32 for
+    /// 1×1, read as rows): the batch of 3 runs in chunks of 1, and of 2 + 1; each chunk writes only its own images, and
+    /// the weight and bias gradients add every chunk's sums.
     /// </summary>
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void ImToColumnPathRunsABatchInChunksOfImages(int imagesPerChunk)
+    [InlineData(1, 3)]
+    [InlineData(2, 3)]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    public void RowPathRunsABatchInChunksOfImages(int imagesPerChunk, int k)
     {
         var shape = new Shape4(3, 4, 5, 6);
-        var options = new Conv2dOptions(OutChannels: 6, KernelSize: 3, Groups: 2, Bias: true, Padding: Conv2dPadding.Zeros);
+        var options = new Conv2dOptions(OutChannels: 6, KernelSize: k, Groups: 2, Bias: true, Padding: Conv2dPadding.Zeros);
         var (x, weight, b) = Inputs(21, shape, options);
         double[] dOut = Random(22, options.OutputShape(shape).Size);
         double[] dWeightBefore = Random(23, weight.Length), dBiasBefore = Random(24, 6);
         using var kernels = KernelShape.Force(false);
-        Conv2d.ColumnFloatsForTests = imagesPerChunk * Math.Max(shape.C, options.OutChannels) * 9 * shape.Plane;
+        int paddedPlane = k == 1 ? 32 : (shape.H + k - 1) * (16 + k - 1);
+        Conv2d.ColumnFloatsForTests = imagesPerChunk * (shape.C + options.OutChannels) * paddedPlane;
         try
         {
             using var bx = Upload(x);
@@ -163,7 +168,7 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
             using var bb = Upload(b!);
             using var by = Poisoned<float>(options.OutputShape(shape).Size);
             Conv2d.Forward(Stream, bx.View, shape, bw.View, bb.View, by.View, options);
-            string what = $"Conv2d im2col in chunks of {imagesPerChunk} image(s) {shape} {options}";
+            string what = $"Conv2d rows in chunks of {imagesPerChunk} image(s) {shape} {options}";
             var magnitude = Conv2d.ForwardReference(Abs(x), shape, Abs(weight), Abs(b!), options);
             Verify.Close(Download(by), Conv2d.ForwardReference(x, shape, weight, b, options), Atol(magnitude), Rtol, $"{what}: y");
 

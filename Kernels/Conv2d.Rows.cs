@@ -1,0 +1,329 @@
+using GpuAttention.Compute;
+
+namespace GpuAttention.Kernels;
+
+/// <summary>
+/// The CPU-shaped K×K convolution (every K; see <c>Conv2d.cs</c> for the math), chosen on CPU devices
+/// (<see cref="KernelShape"/>): a direct convolution along rows in <see cref="Float16"/> vectors, with no im2col, no
+/// barrier and no branch in its loops. A 1×1 reads each plane as one row (H = 1, W = H·W).
+///
+/// <see cref="Conv2dPadRows"/> first copies the source into padded planes, H + K − 1 rows of
+/// <c>RowsWidth(W) + K − 1</c> floats (W rounded up to 16, plus the halo): row hp, column wp holds src[r(hp − p),
+/// r(wp − p)], 0 outside with zeros padding. Every tap of a 16-wide output segment is then one unaligned vector load
+/// at a fixed offset, inside the row. <see cref="Conv2dRows"/> gives each lane 16 outputs of one row for four
+/// destination channels: per source channel and tap, one vector load, four weights broadcast and four FMAs, so the
+/// window stays in L1 and each load feeds four channels. The input gradient of a zeros-padded convolution is the
+/// same kernel over padded dOut with the weight's channels swapped and its taps flipped (<c>transposed</c> = 1).
+/// Measured on PoCL: 105–130 GFLOP/s forward and input gradient for 3×3–7×7, 150–175 weight gradient
+/// (docs/ops/conv2d.md).
+/// <see cref="Conv2dRowsWeightGradient"/> gives each lane four output channels × four taps of one input channel:
+/// per 16 pixels of a row, four dOut loads, four shifted input loads, 16 FMAs into 16 running vectors, images, rows
+/// and segments in order (deterministic), folded once at the end.
+///
+/// A row's last segment starts at W − 16 when W ≥ 16 (it overlaps the one before and writes the same values), so the
+/// output needs no padding; narrower images write 16-wide rows into scratch that <see cref="Conv2dCropRows"/> copies
+/// out. The padded planes are scratch rented per call (<see cref="OpScratch"/>), in chunks of images within
+/// <see cref="MaxColumnFloats"/>. Replicate padding's input gradient is not a convolution (an edge pixel gathers every
+/// tap that clamped onto it); it runs the direct gather.
+/// </summary>
+public static partial class Conv2d
+{
+    /// <summary>Outputs of a row one lane of <see cref="Conv2dRows"/> computes, and the pixels per step of the weight gradient.</summary>
+    private const int Segment = 16;
+
+    /// <summary>Weight-row elements (input channel and tap) of one lane of <see cref="Conv2dRowsWeightGradient"/>.</summary>
+    private const int DepthBlock = 4;
+
+    /// <summary>Whether the row kernels run: on a CPU device, but not for replicate padding's input gradient of a K &gt; 1.</summary>
+    private static bool UseRows(AcceleratorStream stream, Conv2dOptions options, bool inputGradient) =>
+        !KernelShape.GpuShaped(stream) && !(inputGradient && options.Padding == Conv2dPadding.Replicate && options.KernelSize > 1);
+
+    /// <summary>W rounded up to whole <see cref="Segment"/>s: the columns the row kernels compute.</summary>
+    private static int RowsWidth(int width) => (width + Segment - 1) / Segment * Segment;
+
+    /// <summary>
+    /// Lane (n·S + s)·Hp + hp writes padded row hp of source plane (n, s): <c>dst[.., hp, wp] = src[n, s, r(hp − pad),
+    /// r(wp − pad)]</c>, 0 outside the image with zeros padding; a row outside is all zeros (or the clamped edge row).
+    /// </summary>
+    [Kernel]
+    public static void Conv2dPadRows(Index1D i, int height, int width, int pad, int paddedHeight, int paddedWidth, int replicate,
+        ArrayView<float> src, ArrayView<float> dst)
+    {
+        int hp = i % paddedHeight;
+        int image = i / paddedHeight;
+        int to = i * paddedWidth;
+        int ih = hp - pad;
+        if (replicate == 0 && (ih < 0 || ih >= height))
+        {
+            for (int w = 0; w < paddedWidth; w++) dst[to + w] = 0f;
+            return;
+        }
+        int from = (image * height + XMath.Clamp(ih, 0, height - 1)) * width;
+        float left = replicate != 0 ? src[from] : 0f;
+        float right = replicate != 0 ? src[from + width - 1] : 0f;
+        for (int w = 0; w < pad; w++) dst[to + w] = left;
+        for (int w = 0; w < width; w++) dst[to + pad + w] = src[from + w];
+        for (int w = pad + width; w < paddedWidth; w++) dst[to + w] = right;
+    }
+
+    /// <summary>
+    /// Lane ((n·B' + b)·H + h)·segments + σ, over the destination blocks b of four channels d0..d0+3 (per group γ, fewer
+    /// at a group's end), writes <c>dst[n, d, h, w0 .. w0+16)</c>, w0 = min(16σ, dstWidth − 16):
+    /// <c>bias[d] + Σ_{s', t} A[d, s', t] · padded[n, γ·S/g + s', h + t/K, w0 + t mod K + ·]</c>, source channels and
+    /// taps in order. Forward (<paramref name="transposed"/> 0): A[d, s', t] = W[d, s', t]; input gradient (1):
+    /// A[d, s', t] = W[γ·S/g + s', d − γ·D/g, K² − 1 − t].
+    /// </summary>
+    [Kernel]
+    public static void Conv2dRows(Index1D i, int srcChannels, int dstChannels, int groups, int kernelSize, int height, int paddedWidth,
+        int dstWidth, int segments, int transposed, int hasBias, ArrayView<float> padded, ArrayView<float> weight, ArrayView<float> bias,
+        ArrayView<float> dst)
+    {
+        int srcPerGroup = srcChannels / groups;
+        int dstPerGroup = dstChannels / groups;
+        int blocksPerGroup = (dstPerGroup + ChannelBlock - 1) / ChannelBlock;
+        int segment = i % segments;
+        int rest = i / segments;
+        int h = rest % height;
+        rest /= height;
+        int b = rest % (groups * blocksPerGroup);
+        int n = rest / (groups * blocksPerGroup);
+        int g = b / blocksPerGroup;
+        int d0 = g * dstPerGroup + b % blocksPerGroup * ChannelBlock;
+        int last = g * dstPerGroup + dstPerGroup - 1;
+        int d1 = Math.Min(d0 + 1, last), d2 = Math.Min(d0 + 2, last), d3 = Math.Min(d0 + 3, last);
+        int w0 = Math.Min(segment * Segment, dstWidth - Segment);
+        int taps = kernelSize * kernelSize;
+        int paddedHeight = height + kernelSize - 1;
+        int step = transposed != 0 ? -1 : 1;
+        var a0 = new Float16(hasBias != 0 ? bias[d0] : 0f);
+        var a1 = new Float16(hasBias != 0 ? bias[d1] : 0f);
+        var a2 = new Float16(hasBias != 0 ? bias[d2] : 0f);
+        var a3 = new Float16(hasBias != 0 ? bias[d3] : 0f);
+        for (int s = 0; s < srcPerGroup; s++)
+        {
+            int row = ((n * srcChannels + g * srcPerGroup + s) * paddedHeight + h) * paddedWidth + w0;
+            int q0 = RowsWeight(transposed, d0, s, g, srcPerGroup, dstPerGroup, taps), q1 = RowsWeight(transposed, d1, s, g, srcPerGroup, dstPerGroup, taps);
+            int q2 = RowsWeight(transposed, d2, s, g, srcPerGroup, dstPerGroup, taps), q3 = RowsWeight(transposed, d3, s, g, srcPerGroup, dstPerGroup, taps);
+            for (int ky = 0; ky < kernelSize; ky++)
+            {
+                for (int kx = 0; kx < kernelSize; kx++)
+                {
+                    var v = Float16.Load(padded, row + kx);
+                    int t = step * (ky * kernelSize + kx);
+                    a0 = Float16.FusedMultiplyAdd(v, new Float16(weight[q0 + t]), a0);
+                    a1 = Float16.FusedMultiplyAdd(v, new Float16(weight[q1 + t]), a1);
+                    a2 = Float16.FusedMultiplyAdd(v, new Float16(weight[q2 + t]), a2);
+                    a3 = Float16.FusedMultiplyAdd(v, new Float16(weight[q3 + t]), a3);
+                }
+                row += paddedWidth;
+            }
+        }
+        int plane = height * dstWidth;
+        int to = ((n * dstChannels + d0) * height + h) * dstWidth + w0;
+        a0.Store(dst, to);
+        if (d0 + 1 <= last) a1.Store(dst, to + plane);
+        if (d0 + 2 <= last) a2.Store(dst, to + 2 * plane);
+        if (d0 + 3 <= last) a3.Store(dst, to + 3 * plane);
+    }
+
+    /// <summary>Where <see cref="Conv2dRows"/>' A[d, s', t] is, at tap 0; tap t is t further (forward) or back (transposed, flipped).</summary>
+    private static int RowsWeight(int transposed, int d, int s, int g, int srcPerGroup, int dstPerGroup, int taps) =>
+        transposed == 0
+            ? (d * srcPerGroup + s) * taps
+            : ((g * srcPerGroup + s) * dstPerGroup + d - g * dstPerGroup) * taps + taps - 1;
+
+    /// <summary>Lane r copies the first <paramref name="width"/> floats of 16-wide row r of <paramref name="rows"/> into row r of <paramref name="dst"/>.</summary>
+    [Kernel]
+    public static void Conv2dCropRows(Index1D r, int width, int rowWidth, ArrayView<float> rows, ArrayView<float> dst)
+    {
+        int from = r * rowWidth, to = r * width;
+        for (int w = 0; w < width; w++) dst[to + w] = rows[from + w];
+    }
+
+    /// <summary>
+    /// Lane b'·T + τ below <paramref name="weightLanes"/> (b' a block of four output channels o0..o0+3 in group γ, τ a
+    /// block of four k0..k0+3 of the weight row's depth k = c'·K² + t &lt; (C/g)·K²; fewer at either end) adds
+    /// <c>dWeight[o, k] += Σ_n Σ_h Σ_w dOut[n, o, h, w] · x[n, γ·C/g + c', h + t/K − p, w + t mod K − p]</c>, from the
+    /// padded planes of x and of dOut (zeros padded, so the columns past W add 0), 16 pixels at a time in order: per
+    /// step four dOut loads, four input loads (each k its own shift or plane) and 16 FMAs into 16 running vectors.
+    /// Lanes past it add <c>dBias[o] += Σ dOut[n, o, ·]</c>.
+    /// </summary>
+    [Kernel]
+    public static void Conv2dRowsWeightGradient(Index1D i, int batch, int channels, int outChannels, int groups, int kernelSize, int height,
+        int width, int paddedWidth, int weightLanes, ArrayView<float> paddedX, ArrayView<float> paddedDOut, ArrayView<float> dOut,
+        ArrayView<float> dWeight, ArrayView<float> dBias)
+    {
+        if (i >= weightLanes)
+        {
+            AddBiasGradient(i - weightLanes, batch, outChannels, height * width, dOut, dBias);
+            return;
+        }
+        int inPerGroup = channels / groups;
+        int outPerGroup = outChannels / groups;
+        int blocksPerGroup = (outPerGroup + ChannelBlock - 1) / ChannelBlock;
+        int taps = kernelSize * kernelSize;
+        int depth = inPerGroup * taps;
+        int depthBlocks = (depth + DepthBlock - 1) / DepthBlock;
+        int rest = i / depthBlocks;
+        int g = rest / blocksPerGroup;
+        int o0 = g * outPerGroup + rest % blocksPerGroup * ChannelBlock;
+        int last = g * outPerGroup + outPerGroup - 1;
+        int o1 = Math.Min(o0 + 1, last), o2 = Math.Min(o0 + 2, last), o3 = Math.Min(o0 + 3, last);
+        int k0 = i % depthBlocks * DepthBlock;
+        int pad = kernelSize / 2;
+        int paddedHeight = height + kernelSize - 1;
+        int paddedPlane = paddedHeight * paddedWidth;
+        int x0 = RowsTapOffset(k0, depth, taps, kernelSize, paddedPlane, paddedWidth), x1 = RowsTapOffset(k0 + 1, depth, taps, kernelSize, paddedPlane, paddedWidth);
+        int x2 = RowsTapOffset(k0 + 2, depth, taps, kernelSize, paddedPlane, paddedWidth), x3 = RowsTapOffset(k0 + 3, depth, taps, kernelSize, paddedPlane, paddedWidth);
+        int columns = RowsWidth(width);
+        var a00 = new Float16(); var a01 = new Float16(); var a02 = new Float16(); var a03 = new Float16();
+        var a10 = new Float16(); var a11 = new Float16(); var a12 = new Float16(); var a13 = new Float16();
+        var a20 = new Float16(); var a21 = new Float16(); var a22 = new Float16(); var a23 = new Float16();
+        var a30 = new Float16(); var a31 = new Float16(); var a32 = new Float16(); var a33 = new Float16();
+        for (int n = 0; n < batch; n++)
+        {
+            int xPlanes = (n * channels + g * inPerGroup) * paddedPlane;
+            int d0 = (n * outChannels + o0) * paddedPlane + pad * paddedWidth + pad, d1 = (n * outChannels + o1) * paddedPlane + pad * paddedWidth + pad;
+            int d2 = (n * outChannels + o2) * paddedPlane + pad * paddedWidth + pad, d3 = (n * outChannels + o3) * paddedPlane + pad * paddedWidth + pad;
+            for (int h = 0; h < height; h++)
+            {
+                int row = h * paddedWidth;
+                for (int w = 0; w < columns; w += Segment)
+                {
+                    int at = xPlanes + row + w;
+                    var v0 = Float16.Load(paddedX, at + x0);
+                    var v1 = Float16.Load(paddedX, at + x1);
+                    var v2 = Float16.Load(paddedX, at + x2);
+                    var v3 = Float16.Load(paddedX, at + x3);
+                    var g0 = Float16.Load(paddedDOut, d0 + row + w);
+                    a00 = Float16.FusedMultiplyAdd(g0, v0, a00); a01 = Float16.FusedMultiplyAdd(g0, v1, a01);
+                    a02 = Float16.FusedMultiplyAdd(g0, v2, a02); a03 = Float16.FusedMultiplyAdd(g0, v3, a03);
+                    var g1 = Float16.Load(paddedDOut, d1 + row + w);
+                    a10 = Float16.FusedMultiplyAdd(g1, v0, a10); a11 = Float16.FusedMultiplyAdd(g1, v1, a11);
+                    a12 = Float16.FusedMultiplyAdd(g1, v2, a12); a13 = Float16.FusedMultiplyAdd(g1, v3, a13);
+                    var g2 = Float16.Load(paddedDOut, d2 + row + w);
+                    a20 = Float16.FusedMultiplyAdd(g2, v0, a20); a21 = Float16.FusedMultiplyAdd(g2, v1, a21);
+                    a22 = Float16.FusedMultiplyAdd(g2, v2, a22); a23 = Float16.FusedMultiplyAdd(g2, v3, a23);
+                    var g3 = Float16.Load(paddedDOut, d3 + row + w);
+                    a30 = Float16.FusedMultiplyAdd(g3, v0, a30); a31 = Float16.FusedMultiplyAdd(g3, v1, a31);
+                    a32 = Float16.FusedMultiplyAdd(g3, v2, a32); a33 = Float16.FusedMultiplyAdd(g3, v3, a33);
+                }
+            }
+        }
+        int count = Math.Min(DepthBlock, depth - k0);
+        AddBlockSums(dWeight, o0 * depth + k0, count, a00, a01, a02, a03);
+        if (o0 + 1 <= last) AddBlockSums(dWeight, o1 * depth + k0, count, a10, a11, a12, a13);
+        if (o0 + 2 <= last) AddBlockSums(dWeight, o2 * depth + k0, count, a20, a21, a22, a23);
+        if (o0 + 3 <= last) AddBlockSums(dWeight, o3 * depth + k0, count, a30, a31, a32, a33);
+    }
+
+    /// <summary>
+    /// Where weight-row element k = c'·K² + t (clamped to the row) reads in a group's padded x planes, from the output
+    /// pixel's position: c' planes on, t/K rows down, t mod K columns right.
+    /// </summary>
+    private static int RowsTapOffset(int k, int depth, int taps, int kernelSize, int paddedPlane, int paddedWidth)
+    {
+        int at = Math.Min(k, depth - 1);
+        int t = at % taps;
+        return at / taps * paddedPlane + t / kernelSize * paddedWidth + t % kernelSize;
+    }
+
+    /// <summary>Adds the first <paramref name="count"/> of four sums to <c>dWeight[at ..]</c>.</summary>
+    private static void AddBlockSums(ArrayView<float> dWeight, int at, int count, Float16 s0, Float16 s1, Float16 s2, Float16 s3)
+    {
+        dWeight[at] += s0.Sum();
+        if (count > 1) dWeight[at + 1] += s1.Sum();
+        if (count > 2) dWeight[at + 2] += s2.Sum();
+        if (count > 3) dWeight[at + 3] += s3.Sum();
+    }
+
+    /// <summary><c>dBias[o] += Σ_n Σ dOut[n, o, ·]</c>, images in order: the bias lanes of the CPU-shaped weight gradients.</summary>
+    private static void AddBiasGradient(int o, int batch, int outChannels, int plane, ArrayView<float> dOut, ArrayView<float> dBias)
+    {
+        float total = 0f;
+        for (int n = 0; n < batch; n++) total += RowReductions.Sum(dOut, (n * outChannels + o) * plane, plane);
+        dBias[o] += total;
+    }
+
+    /// <summary>
+    /// Pads <paramref name="src"/> (<paramref name="srcChannels"/> per image) and runs <see cref="Conv2dRows"/> into
+    /// <paramref name="dst"/> (<paramref name="dstChannels"/>), in chunks of images whose padded planes fit
+    /// <see cref="MaxColumnFloats"/>; <paramref name="bias"/> is read only when <paramref name="hasBias"/>.
+    /// </summary>
+    private static void LaunchRows(AcceleratorStream stream, int srcChannels, int dstChannels, Shape4 shape, Conv2dOptions options, bool transposed,
+        ArrayView<float> src, ArrayView<float> weight, bool hasBias, ArrayView<float> bias, ArrayView<float> dst)
+    {
+        if (options.KernelSize == 1) shape = shape with { H = 1, W = shape.Plane };
+        int k = options.KernelSize, plane = shape.Plane;
+        int paddedHeight = shape.H + k - 1, paddedWidth = RowsWidth(shape.W) + k - 1;
+        int dstWidth = Math.Max(shape.W, Segment);
+        bool crop = dstWidth != shape.W;
+        long paddedPerImage = (long)srcChannels * paddedHeight * paddedWidth;
+        long rowsPerImage = crop ? (long)dstChannels * shape.H * dstWidth : 0;
+        int replicate = transposed ? 0 : Replicate(options);
+        InImageChunks(stream, paddedPerImage + rowsPerImage, shape.N, (n0, images, scratch) =>
+        {
+            var from = src.SubView((long)n0 * srcChannels * plane, (long)images * srcChannels * plane);
+            var to = dst.SubView((long)n0 * dstChannels * plane, (long)images * dstChannels * plane);
+            var padded = scratch.SubView(0, images * paddedPerImage);
+            var rows = crop ? scratch.SubView(images * paddedPerImage, images * rowsPerImage) : to;
+            Conv2dPadRowsKernel.Launch(stream, images * srcChannels * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, replicate,
+                from, padded);
+            int segments = RowsWidth(shape.W) / Segment;
+            Conv2dRowsKernel.Launch(stream, images * options.Groups * Blocks(dstChannels / options.Groups) * shape.H * segments, srcChannels,
+                dstChannels, options.Groups, k, shape.H, paddedWidth, dstWidth, segments, transposed ? 1 : 0, hasBias ? 1 : 0, padded, weight,
+                hasBias ? bias : weight, rows);
+            if (crop) Conv2dCropRowsKernel.Launch(stream, images * dstChannels * shape.H, shape.W, dstWidth, rows, to);
+        });
+    }
+
+    /// <summary>
+    /// Enqueues <c>dWeight += ∂L/∂W</c> and, when <paramref name="dBias"/> is valid, <c>dBias += Σ dOut</c> of a K×K
+    /// convolution from x ([N, C, H, W] of <paramref name="shape"/>, <paramref name="replicate"/> 1 for replicate
+    /// padding) to dOut ([N, <paramref name="outChannels"/>, H, W]): pads x and dOut (zeros) and runs
+    /// <see cref="Conv2dRowsWeightGradient"/>, in chunks of images whose padded planes fit <see cref="MaxColumnFloats"/>,
+    /// each chunk adding its images' sums. A 1×1 one (also the channel MLP's weights) reads each plane as one row.
+    /// </summary>
+    internal static void RowsWeightGradient(AcceleratorStream stream, Shape4 shape, int outChannels, int groups, int kernelSize, int replicate,
+        ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> dWeight, ArrayView<float> dBias)
+    {
+        if (kernelSize == 1) shape = shape with { H = 1, W = shape.Plane };
+        int k = kernelSize, plane = shape.Plane, o = outChannels, g = groups;
+        int paddedHeight = shape.H + k - 1, paddedWidth = RowsWidth(shape.W) + k - 1;
+        long xPerImage = (long)shape.C * paddedHeight * paddedWidth, dOutPerImage = (long)o * paddedHeight * paddedWidth;
+        int weightLanes = g * Blocks(o / g) * ((shape.C / g * k * k + DepthBlock - 1) / DepthBlock);
+        InImageChunks(stream, xPerImage + dOutPerImage, shape.N, (n0, images, scratch) =>
+        {
+            var paddedX = scratch.SubView(0, images * xPerImage);
+            var paddedDOut = scratch.SubView(images * xPerImage, images * dOutPerImage);
+            var gradient = dOut.SubView((long)n0 * o * plane, (long)images * o * plane);
+            Conv2dPadRowsKernel.Launch(stream, images * shape.C * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, replicate,
+                x.SubView((long)n0 * shape.C * plane, (long)images * shape.C * plane), paddedX);
+            Conv2dPadRowsKernel.Launch(stream, images * o * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, 0, gradient,
+                paddedDOut);
+            Conv2dRowsWeightGradientKernel.Launch(stream, weightLanes + (dBias.IsValid ? o : 0), images, shape.C, o, g, k, shape.H, shape.W,
+                paddedWidth, weightLanes, paddedX, paddedDOut, gradient, dWeight, dBias.IsValid ? dBias : dWeight);
+        });
+    }
+
+    /// <summary>The most floats of padded planes one chunk of images uses (64 MiB).</summary>
+    private const int MaxColumnFloats = 1 << 24;
+
+    /// <summary>For tests, on this thread: a smaller <see cref="MaxColumnFloats"/>, so small shapes run in several chunks.</summary>
+    [ThreadStatic]
+    internal static int? ColumnFloatsForTests;
+
+    /// <summary>
+    /// Rents scratch (<see cref="OpScratch"/>) for as many images (<paramref name="perImage"/> floats each) as fit
+    /// <see cref="MaxColumnFloats"/> (at least 1, at most the batch) and calls <paramref name="launch"/>(first image,
+    /// images, scratch) for each chunk of the batch in order.
+    /// </summary>
+    private static void InImageChunks(AcceleratorStream stream, long perImage, int batch, Action<int, int, ArrayView<float>> launch)
+    {
+        int chunk = (int)Math.Clamp((ColumnFloatsForTests ?? MaxColumnFloats) / perImage, 1, batch);
+        OpScratch.Rent(stream, checked(chunk * perImage), scratch =>
+        {
+            for (int n0 = 0; n0 < batch; n0 += chunk) launch(n0, Math.Min(chunk, batch - n0), scratch);
+        });
+    }
+}

@@ -69,6 +69,9 @@ internal sealed class CpuGroupEmitter
         if (declaration.ExpressionBody is { } arrow) LaneLoopText([Rewrite(arrow.Expression, 0) + ";"], usesReturn: false);
 
         var result = new StringBuilder();
+        // Optimized from the first launch: a launch calls Execute a handful of times, so tiered JIT would run the
+        // kernel's loops at tier 0 (or as on-stack-replacement code) for seconds.
+        result.AppendLine("        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
         result.AppendLine("        public void Execute(long __start, long __end, global::GpuAttention.Compute.Index3D __grid, global::GpuAttention.Compute.Index3D __group)");
         result.AppendLine("        {");
         result.AppendLine("            int __n = (int)__group.Size, __dx = __group.X, __dy = __group.Y, __dz = __group.Z;");

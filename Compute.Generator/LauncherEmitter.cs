@@ -93,6 +93,9 @@ internal static class LauncherEmitter
             string call(string index) => $"{fullMethod}({index}{locals});";
             sb.AppendLine($"    private readonly struct HostBody({fields}) : {C}IHostKernel, {C}IIlgpuKernel");
             sb.AppendLine("    {");
+            // Optimized from the first launch (a launch calls Execute a handful of times; see CpuGroupEmitter). The
+            // kernel method it calls tiers on its own unless it carries the same attribute (docs/kernel-language.md).
+            sb.AppendLine("        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
             sb.AppendLine($"        public void Execute(long __start, long __end, {C}Index3D __extent, {C}Index3D __group)");
             sb.AppendLine("        {");
             for (int k = 0; k < parameters.Count; k++) sb.AppendLine($"            var __a{k} = {Id(parameters[k].Name)};");

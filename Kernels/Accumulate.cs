@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -11,6 +12,7 @@ public static partial class Accumulate
 {
     /// <summary><c>destination[i] += source[i]</c>.</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateAdd(Index1D i, ArrayView<float> source, ArrayView<float> destination) => destination[i] += source[i];
 
     /// <summary>Enqueues <c>destination += source</c> on <paramref name="stream"/>; both views have the same length.</summary>

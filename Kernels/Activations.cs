@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -35,10 +36,12 @@ public static partial class Activations
 {
     /// <summary><c>y[i] = f(x[i])</c>, f chosen by <paramref name="kind"/> (an <see cref="Activation"/>).</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ActivationForward(Index1D i, int kind, ArrayView<float> x, ArrayView<float> y) => y[i] = Apply(kind, x[i]);
 
     /// <summary><c>dInput[i] = dOut[i] · f'(x[i])</c>, with PyTorch's NaN and ±Inf behaviour (<see cref="Gradient"/>).</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ActivationBackward(Index1D i, int kind, ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> dInput) =>
         dInput[i] = Gradient(kind, x[i], dOut[i]);
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -18,6 +19,7 @@ public static partial class AdamW
 {
     /// <summary>One lane per element: the update above.</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AdamWStep(Index1D i, float decay, float beta1, float beta2, float eps, float stepSize, float correction2Sqrt,
         ArrayView<float> param, ArrayView<float> grad, ArrayView<float> expAvg, ArrayView<float> expAvgSq)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -17,6 +18,7 @@ public static partial class AvgPool2x2
 {
     /// <summary>The window's mean; a row-span kernel over the N·C·(H/2) output rows (<see cref="KernelShape.RowSpan"/>).</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgPool2x2Forward(Index2D i, int height, int width, int span, ArrayView<float> x, ArrayView<float> y)
     {
         int outW = width / 2, outH = height / 2;
@@ -31,6 +33,7 @@ public static partial class AvgPool2x2
 
     /// <summary><c>dInput = dOut[window] / 4</c>, 0 outside every window; a row-span kernel over the N·C·H input rows.</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgPool2x2Backward(Index2D i, int height, int width, int span, ArrayView<float> dOut, ArrayView<float> dInput)
     {
         int h = i.Y % height, nc = i.Y / height;

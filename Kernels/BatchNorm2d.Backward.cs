@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -53,6 +54,7 @@ public static partial class BatchNorm2d
     /// the totals in <c>totals[c]</c> and <c>totals[C + c]</c> for the input gradient. Also used by <see cref="NamWeighting"/>.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBackwardCombine(Index1D c, ArrayView<float> partials, int chunks, int channels,
         ArrayView<float> dGamma, ArrayView<float> dBeta, ArrayView<float> totals)
     {
@@ -75,6 +77,7 @@ public static partial class BatchNorm2d
     /// (p even, odd), into <c>partials[i·2 + {0, 1}]</c> for <see cref="BatchNormBackwardCombine"/>.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBackwardPartialSumsRows(Index1D i, int channels, int plane, int batch, int chunks, int perChunk, int relu,
         ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma,
         ArrayView<float> beta, ArrayView<float> partials)
@@ -120,6 +123,7 @@ public static partial class BatchNorm2d
     /// (<see cref="KernelShape.RowSpan"/>): the channel's numbers read once per lane, no division per element.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBackwardInput(Index2D i, int channels, int plane, int span, int training, int relu, float inverseCount,
         ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma,
         ArrayView<float> beta, ArrayView<float> totals, ArrayView<float> dInput)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -99,6 +100,7 @@ public static partial class BatchNorm2d
     /// running statistics with the unbiased variance.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormCombineStatistics(Index1D c, ArrayView<float> partials, int chunks, float eps, float momentum,
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvstd)
     {
@@ -126,6 +128,7 @@ public static partial class BatchNorm2d
 
     /// <summary>Eval statistics per channel: μ = running_mean, invstd = 1 / sqrt(running_var + eps).</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormInferenceStatistics(Index1D c, float eps, ArrayView<float> runningMean, ArrayView<float> runningVar,
         ArrayView<float> saveMean, ArrayView<float> saveInvstd)
     {
@@ -141,6 +144,7 @@ public static partial class BatchNorm2d
     /// <see cref="BatchNormCombineStatistics"/> merges them the same way.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormPartialStatisticsRows(Index1D i, int channels, int plane, int batch, int chunks, int perChunk,
         ArrayView<float> x, ArrayView<float> partials)
     {
@@ -173,6 +177,7 @@ public static partial class BatchNorm2d
     /// CPU devices, the channel's four numbers read once per lane and no division per element.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormApply(Index2D i, int channels, int plane, int span, int relu, ArrayView<float> x, ArrayView<float> mean,
         ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y)
     {

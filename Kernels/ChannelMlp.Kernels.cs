@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -198,6 +199,7 @@ public static partial class ChannelMlp
     /// dBias[row] += Σ_s partial[s, row, cols] for the ones column. One lane per weight (the splits are few).
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMlpWeightGradientReduce(Index1D i, int rows, int cols, int columnsWithBias, int splits,
         ArrayView<float> partial, ArrayView<float> dWeight, ArrayView<float> dBias)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -17,6 +18,7 @@ public static partial class ChannelMlp
     /// <c>output[n·C + o] = W2[o]·units[n] + b2[o]</c>.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMlpPooledForwardRows(Index1D i, int hasBias, int channels, int hidden, ArrayView<float> p, ArrayView<float> w1,
         ArrayView<float> b1, ArrayView<float> w2, ArrayView<float> b2, ArrayView<float> units, ArrayView<float> output)
     {
@@ -34,6 +36,7 @@ public static partial class ChannelMlp
     /// <c>dh[n] = relu'(pre) ⊙ Σ_o dOut[n, o]·W2[o]</c> and <c>dP[n] = Σ_j dh[n, j]·W1[j]</c> (overwritten).
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMlpPooledBackwardRows(Index1D i, int hasBias, int channels, int hidden, ArrayView<float> p, ArrayView<float> dOut,
         ArrayView<float> w1, ArrayView<float> b1, ArrayView<float> w2, ArrayView<float> dP, ArrayView<float> pre, ArrayView<float> dHidden)
     {
@@ -69,6 +72,7 @@ public static partial class ChannelMlp
     /// <c>dW1 += Σ_n dh[n, j]·p[n]</c> (and <c>db1[j] += Σ_n dh[n, j]</c>). Each sum runs over n in order and is added once.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMlpPooledWeightGradientRows(Index1D i, int hasBias, int batch, int channels, int hidden, ArrayView<float> p,
         ArrayView<float> dOut, ArrayView<float> pre, ArrayView<float> dHidden, ArrayView<float> dW1, ArrayView<float> dB1,
         ArrayView<float> dW2, ArrayView<float> dB2)
@@ -105,6 +109,7 @@ public static partial class ChannelMlp
     /// of it (the hidden units). The inner loops run along the row segment, unit stride, no branch.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMlpProductRows(Index1D i, int dstChannels, int srcChannels, int plane, int segments, int transposed, int hasBias,
         int accumulate, int mask, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst)
     {
@@ -150,6 +155,7 @@ public static partial class ChannelMlp
     /// <c>dOut ⊙ att</c> or <c>dOut ⊙ σ(att)</c>, into <paramref name="output"/>.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMlpAttentionRows(Index1D i, int mode, int backward, int hasBias, int channels, int hidden, int plane, int segments,
         ArrayView<float> x, ArrayView<float> hiddenUnits, ArrayView<float> w2, ArrayView<float> b2, ArrayView<float> dOut, ArrayView<float> output,
         ArrayView<float> g)

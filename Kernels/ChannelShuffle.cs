@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -20,6 +21,7 @@ public static partial class ChannelShuffle
     /// (<see cref="KernelShape.RowSpan"/>). The backward is the same copy with K groups: the inverse permutation.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelShuffleCopy(Index2D i, int channels, int groups, int plane, int span, ArrayView<float> x, ArrayView<float> y)
     {
         int row = i.Y * plane, from = SourcePlane(i.Y, channels, groups) * plane, end = Math.Min(i.X * span + span, plane);

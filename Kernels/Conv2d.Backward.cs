@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -12,6 +13,7 @@ public static partial class Conv2d
     /// h' = H−1 every h ∈ [H−1 − i + p, H−1] (with H = 1, every h). Columns alike. Overwrites dInput.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dBackwardInputDirect(Index1D i, int channels, int height, int width, int outChannels, int kernelSize, int groups,
         int replicate, ArrayView<float> dOut, ArrayView<float> weight, ArrayView<float> dInput)
     {
@@ -145,6 +147,7 @@ public static partial class Conv2d
     /// on consecutive pixels. Padding does not matter for K = 1. Overwrites dInput.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dBackwardInputPointwise(Index3D i, int channels, int plane, int outChannels, int groups,
         ArrayView<float> dOut, ArrayView<float> weight, ArrayView<float> dInput)
     {
@@ -297,6 +300,7 @@ public static partial class Conv2d
     /// into dWeight[e] (e &lt; <paramref name="weights"/>) or dBias[e − weights].
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dParameterGradientCombine(Index1D e, int weights, int chunks, ArrayView<float> partial,
         ArrayView<float> dWeight, ArrayView<float> dBias)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -10,6 +11,7 @@ public static partial class Conv2d
     /// window; <paramref name="replicate"/> 1 clamps coordinates, 0 skips the ones outside (zeros).
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dForwardDirect(Index1D i, int channels, int height, int width, int outChannels, int kernelSize, int groups,
         int replicate, int hasBias, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y)
     {
@@ -50,6 +52,7 @@ public static partial class Conv2d
     /// pixels (coalesced), and the weights are uniform across them.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dForwardPointwise(Index3D i, int channels, int plane, int outChannels, int groups, int hasBias,
         ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y)
     {

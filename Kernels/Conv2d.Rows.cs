@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -46,6 +47,7 @@ public static partial class Conv2d
     /// r(wp − pad)]</c>, 0 outside the image with zeros padding; a row outside is all zeros (or the clamped edge row).
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dPadRows(Index1D i, int height, int width, int pad, int paddedHeight, int paddedWidth, int replicate,
         ArrayView<float> src, ArrayView<float> dst)
     {
@@ -74,6 +76,7 @@ public static partial class Conv2d
     /// A[d, s', t] = W[γ·S/g + s', d − γ·D/g, K² − 1 − t].
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dRows(Index1D i, int srcChannels, int dstChannels, int groups, int kernelSize, int height, int paddedWidth,
         int dstWidth, int segments, int transposed, int hasBias, ArrayView<float> padded, ArrayView<float> weight, ArrayView<float> bias,
         ArrayView<float> dst)
@@ -134,6 +137,7 @@ public static partial class Conv2d
 
     /// <summary>Lane r copies the first <paramref name="width"/> floats of 16-wide row r of <paramref name="rows"/> into row r of <paramref name="dst"/>.</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dCropRows(Index1D r, int width, int rowWidth, ArrayView<float> rows, ArrayView<float> dst)
     {
         int from = r * rowWidth, to = r * width;
@@ -149,6 +153,7 @@ public static partial class Conv2d
     /// Lanes past it add <c>dBias[o] += Σ dOut[n, o, ·]</c>.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dRowsWeightGradient(Index1D i, int batch, int channels, int outChannels, int groups, int kernelSize, int height,
         int width, int paddedWidth, int weightLanes, ArrayView<float> paddedX, ArrayView<float> paddedDOut, ArrayView<float> dOut,
         ArrayView<float> dWeight, ArrayView<float> dBias)

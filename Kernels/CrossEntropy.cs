@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -46,6 +47,7 @@ public static partial class CrossEntropy
 
     /// <summary>One lane per logit: <c>dInput[n,k] = scale·(exp(x[n,k] − lse[n]) − [k = t[n]])</c>, scale = g/N.</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CrossEntropyBackward(Index1D i, int classes, float scale, ArrayView<float> x, ArrayView<int> labels, ArrayView<float> lse, ArrayView<float> dInput)
     {
         int k = i;

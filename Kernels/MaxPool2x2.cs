@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -23,6 +24,7 @@ public static partial class MaxPool2x2
     /// (<see cref="KernelShape.RowSpan"/>).
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool2x2Forward(Index2D i, int height, int width, int span, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
     {
         int outW = width / 2, outH = height / 2;
@@ -54,6 +56,7 @@ public static partial class MaxPool2x2
     /// input rows.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool2x2Backward(Index2D i, int height, int width, int span, ArrayView<float> dOut, ArrayView<int> argMax, ArrayView<float> dInput)
     {
         int h = i.Y % height, nc = i.Y / height;

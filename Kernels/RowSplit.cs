@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -16,6 +17,7 @@ public static partial class RowSplit
 {
     /// <summary>Splits every row of <paramref name="whole"/> into its first <paramref name="height"/> values and the rest (one lane per value).</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SplitRows(Index1D i, int height, int width, ArrayView<float> whole, ArrayView<float> first, ArrayView<float> second)
     {
         int k = i;
@@ -28,6 +30,7 @@ public static partial class RowSplit
 
     /// <summary>The inverse of <see cref="SplitRows"/>: <c>whole[r] = cat(first[r], second[r])</c> (one lane per value).</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ConcatRows(Index1D i, int height, int width, ArrayView<float> first, ArrayView<float> second, ArrayView<float> whole)
     {
         int k = i;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -19,6 +20,7 @@ public static partial class Sgd
 {
     /// <summary>One lane per element: the update above (<paramref name="first"/> and <paramref name="nesterov"/> as 0/1).</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SgdStep(Index1D i, float lr, float momentum, float dampening, float weightDecay, int nesterov, int first,
         ArrayView<float> param, ArrayView<float> grad, ArrayView<float> buffer)
     {

@@ -55,26 +55,28 @@ public static partial class Pooling
         y[i] = RowReductions.Sum(x, (long)i.X * plane, plane) / plane;
 
     /// <summary>
-    /// CPU-shaped: lane i scans plane i in pixel order with F.max_pool2d's rule — a larger value or any NaN takes
-    /// over — so the first of equal maxima and the last NaN win, as in <see cref="GlobalMaxPoolForward"/>.
+    /// CPU-shaped: lane i finds the maximum of plane i with <see cref="RowReductions.Max"/> (16-wide), then the index
+    /// that F.max_pool2d's in-order scan (a larger value or any NaN takes over) would keep: the first element equal to
+    /// the maximum, or the last NaN when it is NaN, as in <see cref="GlobalMaxPoolForward"/>. y is that element itself,
+    /// so of −0 and +0 the first one's sign is kept, as by the scan.
     /// </summary>
     [Kernel]
     public static void GlobalMaxPoolForwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
     {
         long start = (long)i.X * plane;
-        float best = x[start];
-        int bestIndex = 0;
-        for (int p = 1; p < plane; p++)
+        float max = RowReductions.Max(x, start, plane);
+        int index = 0;
+        if (float.IsNaN(max))
         {
-            float v = x[start + p];
-            if (TakesMaximum(v, best))
-            {
-                best = v;
-                bestIndex = p;
-            }
+            index = plane - 1;
+            while (!float.IsNaN(x[start + index])) index--;
         }
-        y[i] = best;
-        argMax[i] = bestIndex;
+        else
+        {
+            while (x[start + index] != max) index++;
+        }
+        y[i] = x[start + index];
+        argMax[i] = index;
     }
 
     /// <summary>

@@ -123,9 +123,12 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
         Verify.Close(Download(dx), expected.Select((e, i) => e + before[i]).ToArray(), 1e-6, Rtol, $"{pool} pool backward, accumulated");
     }
 
-    [Fact]
-    public void GlobalMaxTakesTheFirstOfEqualMaxima()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GlobalMaxTakesTheFirstOfEqualMaxima(bool gpuShaped)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(1, 2, 20, 20);
         double[] x = Random(5, shape.Size, -2, 1);
         foreach (int p in new[] { 7, 300, 399 }) x[p] = 1.5;          // plane 0: ties in different lanes and strides

@@ -80,6 +80,68 @@ public static partial class Pooling
     }
 
     /// <summary>
+    /// CPU-shaped (<see cref="KernelShape.PixelSpans"/>): lane (σ, n) owns pixels [16σ, 16σ + 16) of image n and walks
+    /// the channels in order with vector loads of those 16 contiguous pixels — <see cref="Float16.Max(Float16, Float16)"/>
+    /// (NaN wins) and the sum — then walks them again for the first channel holding each pixel's maximum (the first NaN
+    /// when it is NaN, <c>torch.max(x, 1)</c>'s rule and <see cref="Beats"/>'), with branch-free selects, stopping when
+    /// all 16 are found; y's max is that element itself (the first of −0 and +0 keeps its sign). The last span of a plane
+    /// that is not a multiple of 16 scans its pixels one by one with the same rule (the same bits: sums in channel order).
+    /// </summary>
+    [Kernel]
+    public static void ChannelMaxMeanPoolForwardSpans(Index3D i, int channels, int plane, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
+    {
+        int n = i.Z;
+        int first = i.X * Float16.Count;
+        long image = (long)n * channels * plane;
+        long maxRow = (long)n * 2 * plane, meanRow = maxRow + plane, argRow = (long)n * plane;
+        if (first + Float16.Count <= plane)
+        {
+            var maxima = Float16.Load(x, image + first);
+            var sums = maxima;
+            for (int c = 1; c < channels; c++)
+            {
+                var v = Float16.Load(x, image + (long)c * plane + first);
+                maxima = Float16.Max(maxima, v);
+                sums += v;
+            }
+            maxima.Store(y, maxRow + first);
+            (sums / channels).Store(y, meanRow + first);
+            for (int k = 0; k < Float16.Count; k++) argMax[argRow + first + k] = -1;
+            int missing = Float16.Count;
+            for (int c = 0; c < channels && missing > 0; c++)
+            {
+                long row = image + (long)c * plane + first;
+                for (int k = 0; k < Float16.Count; k++)
+                {
+                    float v = x[row + k], m = y[maxRow + first + k];
+                    int at = argMax[argRow + first + k];
+                    bool hit = at < 0 && (v == m || float.IsNaN(v) && float.IsNaN(m));
+                    argMax[argRow + first + k] = hit ? c : at;
+                    y[maxRow + first + k] = hit ? v : m;
+                    missing -= hit ? 1 : 0;
+                }
+            }
+            return;
+        }
+        for (int p = first; p < plane; p++)
+        {
+            float best = x[image + p], sum = best;
+            int bestChannel = 0;
+            for (int c = 1; c < channels; c++)
+            {
+                float v = x[image + (long)c * plane + p];
+                sum += v;
+                bool takes = v > best || float.IsNaN(v) && !float.IsNaN(best);
+                best = takes ? v : best;
+                bestChannel = takes ? c : bestChannel;
+            }
+            y[maxRow + p] = best;
+            y[meanRow + p] = sum / channels;
+            argMax[argRow + p] = bestChannel;
+        }
+    }
+
+    /// <summary>
     /// Groups of 32 pixels × 8 channel slices (grid N·⌈HW/32⌉): <c>y[n,0,p] = max_c x[n,c,p]</c>,
     /// <c>y[n,1,p] = Σ_c x[n,c,p] / C</c>, <c>argMax[n,p]</c> = the arg-max channel.
     /// </summary>
@@ -189,6 +251,11 @@ public static partial class Pooling
         OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "y", y, shape with { C = 2 });
         OpChecks.Length(op, "argMax", argMax, shape with { C = 1 });
+        if (!KernelShape.GpuShaped(stream))
+        {
+            ChannelMaxMeanPoolForwardSpansKernel.Launch(stream, KernelShape.PixelSpans(shape), shape.C, shape.Plane, x, y, argMax);
+            return;
+        }
         int tiles = (shape.Plane + PixelTile - 1) / PixelTile;
         var config = new KernelConfig(new Index3D(shape.N * tiles, 1, 1), new Index3D(PixelTile, ChannelSlices, 1));
         ChannelMaxMeanPoolForwardKernel.Launch(stream, config, shape.C, shape.Plane, tiles, x, y, argMax);

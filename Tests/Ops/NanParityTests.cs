@@ -178,10 +178,14 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
     private static float[] TiledAlongW(float[] rows, int length, int tiles) =>
         Enumerable.Range(0, rows.Length / length).SelectMany(r => Enumerable.Repeat(rows.Skip(r * length).Take(length), tiles).SelectMany(t => t)).ToArray();
 
+    /// <summary><see cref="TorchGates"/> with each <see cref="KernelShape"/>.</summary>
+    public static TheoryData<bool, GatePattern, float[], float[], float[], float[]> TorchGatesBothKernelShapes() => BothKernelShapes(TorchGates);
+
     [Theory]
-    [MemberData(nameof(TorchGates))]
-    public void SigmoidGatingPropagatesNaNAndInfAsPyTorch(GatePattern pattern, float[] a, float[] y, float[] dInput, float[] dGate)
+    [MemberData(nameof(TorchGatesBothKernelShapes))]
+    public void SigmoidGatingPropagatesNaNAndInfAsPyTorch(bool gpuShaped, GatePattern pattern, float[] a, float[] y, float[] dInput, float[] dGate)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(2, 2, 1, 3);
         using var bx = Upload(GatedX);
         using var ba = Upload(a);
@@ -194,6 +198,33 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         SigmoidGating.Backward(Stream, bx.View, ba.View, bg.View, dx.View, da.View, shape, pattern);
         SameWithNaN(Download(dx), dInput, $"{pattern} dX");
         SameWithNaN(Download(da), dGate, $"{pattern} dA");
+    }
+
+    /// <summary>
+    /// The per-pixel case of <see cref="TorchGates"/> tiled 6 times along W (x [2, 2, 1, 18]: a 16-pixel vector span and a
+    /// 2-pixel tail per image on the CPU-shaped backward), the gradient tiled the same way: NaN, ±∞ and σ'(±∞) = 0 inside
+    /// the vectors as in the scalar lanes.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void PerPixelGatingPropagatesNaNAndInfInVectorSpansAsPyTorch(bool gpuShaped)
+    {
+        using var kernels = KernelShape.Force(gpuShaped);
+        const int tiles = 6;
+        var (_, a, y, dInput, dGate) = TorchGates.Select(r => r.Data).Single(r => r.Item1 == GatePattern.PerPixel);
+        var shape = new Shape4(2, 2, 1, 3 * tiles);
+        using var bx = Upload(TiledAlongW(GatedX, 3, tiles));
+        using var ba = Upload(TiledAlongW(a, 3, tiles));
+        using var by = Poisoned<float>(shape.Size);
+        SigmoidGating.Forward(Stream, bx.View, ba.View, by.View, shape, GatePattern.PerPixel);
+        SameWithNaN(Download(by), TiledAlongW(y, 3, tiles), "tiled per-pixel y");
+        using var bg = Upload(TiledAlongW(Grad(12), 3, tiles));
+        using var dx = Poisoned<float>(shape.Size);
+        using var da = Poisoned<float>(2 * shape.Plane);
+        SigmoidGating.Backward(Stream, bx.View, ba.View, bg.View, dx.View, da.View, shape, GatePattern.PerPixel);
+        SameWithNaN(Download(dx), TiledAlongW(dInput, 3, tiles), "tiled per-pixel dX");
+        SameWithNaN(Download(da), TiledAlongW(dGate, 3, tiles), "tiled per-pixel dA");
     }
 
     /// <summary>

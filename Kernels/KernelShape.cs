@@ -30,6 +30,14 @@ internal static class KernelShape
     /// <summary>The launch extent of a row-span kernel: ⌈length / span⌉ spans × <paramref name="rows"/> rows.</summary>
     internal static Index2D RowSpans(int rows, int length, int span) => new((length + span - 1) / span, rows);
 
+    /// <summary>
+    /// The launch extent of a CPU-shaped kernel over spans of 16 contiguous pixels (one <see cref="Float16"/>) of each
+    /// image: x the span (⌈H·W / 16⌉), z the image. Images on z, not folded into x: an implicit OpenCL launch keeps z
+    /// out of its work-groups, so PoCL gets at least N groups to spread over its cores (8×256@14² is 13 spans × 8
+    /// images: on x alone, one group of 128 lanes and one core busy).
+    /// </summary>
+    internal static Index3D PixelSpans(Shape4 shape) => new((shape.Plane + Float16.Count - 1) / Float16.Count, 1, shape.N);
+
     /// <summary>For tests, on this thread until disposed: forces the GPU-shaped (true) or CPU-shaped (false) kernels.</summary>
     internal static IDisposable Force(bool gpuShaped)
     {

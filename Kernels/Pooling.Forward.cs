@@ -55,26 +55,90 @@ public static partial class Pooling
         y[i] = RowReductions.Sum(x, (long)i.X * plane, plane) / plane;
 
     /// <summary>
-    /// CPU-shaped: lane i scans plane i in pixel order with F.max_pool2d's rule — a larger value or any NaN takes
-    /// over — so the first of equal maxima and the last NaN win, as in <see cref="GlobalMaxPoolForward"/>.
+    /// CPU-shaped: lane i finds the maximum of plane i with <see cref="RowReductions.Max"/> (16-wide), then the index
+    /// that F.max_pool2d's in-order scan (a larger value or any NaN takes over) would keep: the first element equal to
+    /// the maximum, or the last NaN when it is NaN, as in <see cref="GlobalMaxPoolForward"/>. y is that element itself,
+    /// so of −0 and +0 the first one's sign is kept, as by the scan.
     /// </summary>
     [Kernel]
     public static void GlobalMaxPoolForwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
     {
         long start = (long)i.X * plane;
-        float best = x[start];
-        int bestIndex = 0;
-        for (int p = 1; p < plane; p++)
+        float max = RowReductions.Max(x, start, plane);
+        int index = 0;
+        if (float.IsNaN(max))
         {
-            float v = x[start + p];
-            if (TakesMaximum(v, best))
-            {
-                best = v;
-                bestIndex = p;
-            }
+            index = plane - 1;
+            while (!float.IsNaN(x[start + index])) index--;
         }
-        y[i] = best;
-        argMax[i] = bestIndex;
+        else
+        {
+            while (x[start + index] != max) index++;
+        }
+        y[i] = x[start + index];
+        argMax[i] = index;
+    }
+
+    /// <summary>
+    /// CPU-shaped (<see cref="KernelShape.PixelSpans"/>): lane (σ, n) owns pixels [16σ, 16σ + 16) of image n and walks
+    /// the channels in order with vector loads of those 16 contiguous pixels — <see cref="Float16.Max(Float16, Float16)"/>
+    /// (NaN wins) and the sum — then walks them again for the first channel holding each pixel's maximum (the first NaN
+    /// when it is NaN, <c>torch.max(x, 1)</c>'s rule and <see cref="Beats"/>'), with branch-free selects, stopping when
+    /// all 16 are found; y's max is that element itself (the first of −0 and +0 keeps its sign). The last span of a plane
+    /// that is not a multiple of 16 scans its pixels one by one with the same rule (the same bits: sums in channel order).
+    /// </summary>
+    [Kernel]
+    public static void ChannelMaxMeanPoolForwardSpans(Index3D i, int channels, int plane, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
+    {
+        int n = i.Z;
+        int first = i.X * Float16.Count;
+        long image = (long)n * channels * plane;
+        long maxRow = (long)n * 2 * plane, meanRow = maxRow + plane, argRow = (long)n * plane;
+        if (first + Float16.Count <= plane)
+        {
+            var maxima = Float16.Load(x, image + first);
+            var sums = maxima;
+            for (int c = 1; c < channels; c++)
+            {
+                var v = Float16.Load(x, image + (long)c * plane + first);
+                maxima = Float16.Max(maxima, v);
+                sums += v;
+            }
+            maxima.Store(y, maxRow + first);
+            (sums / channels).Store(y, meanRow + first);
+            for (int k = 0; k < Float16.Count; k++) argMax[argRow + first + k] = -1;
+            int missing = Float16.Count;
+            for (int c = 0; c < channels && missing > 0; c++)
+            {
+                long row = image + (long)c * plane + first;
+                for (int k = 0; k < Float16.Count; k++)
+                {
+                    float v = x[row + k], m = y[maxRow + first + k];
+                    int at = argMax[argRow + first + k];
+                    bool hit = at < 0 && (v == m || float.IsNaN(v) && float.IsNaN(m));
+                    argMax[argRow + first + k] = hit ? c : at;
+                    y[maxRow + first + k] = hit ? v : m;
+                    missing -= hit ? 1 : 0;
+                }
+            }
+            return;
+        }
+        for (int p = first; p < plane; p++)
+        {
+            float best = x[image + p], sum = best;
+            int bestChannel = 0;
+            for (int c = 1; c < channels; c++)
+            {
+                float v = x[image + (long)c * plane + p];
+                sum += v;
+                bool takes = v > best || float.IsNaN(v) && !float.IsNaN(best);
+                best = takes ? v : best;
+                bestChannel = takes ? c : bestChannel;
+            }
+            y[maxRow + p] = best;
+            y[meanRow + p] = sum / channels;
+            argMax[argRow + p] = bestChannel;
+        }
     }
 
     /// <summary>
@@ -187,6 +251,11 @@ public static partial class Pooling
         OpChecks.Tensor(op, "x", x, shape);
         OpChecks.Length(op, "y", y, shape with { C = 2 });
         OpChecks.Length(op, "argMax", argMax, shape with { C = 1 });
+        if (!KernelShape.GpuShaped(stream))
+        {
+            ChannelMaxMeanPoolForwardSpansKernel.Launch(stream, KernelShape.PixelSpans(shape), shape.C, shape.Plane, x, y, argMax);
+            return;
+        }
         int tiles = (shape.Plane + PixelTile - 1) / PixelTile;
         var config = new KernelConfig(new Index3D(shape.N * tiles, 1, 1), new Index3D(PixelTile, ChannelSlices, 1));
         ChannelMaxMeanPoolForwardKernel.Launch(stream, config, shape.C, shape.Plane, tiles, x, y, argMax);

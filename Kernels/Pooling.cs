@@ -30,7 +30,9 @@ namespace GpuAttention.Kernels;
 /// (<see cref="KernelShape"/>) it is one lane per plane looping over its pixels in order: a 256-lane group with its
 /// barriers for a 7×7 plane cost PoCL 10–40× the work (a CNN's 64×128×7×7 max pool: 37 ms a launch). The channel pool is a group
 /// of 32 pixels × 8 channel slices: each lane reduces every 8th channel of its pixel (coalesced across the 32
-/// pixels), then slice 0 folds the 8 partials — 8× the lanes of one lane per pixel, which matters at 14×14. The directional
+/// pixels), then slice 0 folds the 8 partials — 8× the lanes of one lane per pixel, which matters at 14×14; on a CPU device
+/// it is one lane per 16 contiguous pixels of an image (<see cref="ChannelMaxMeanPoolForwardSpans"/>), vector loads down
+/// the channels and no barrier. The directional
 /// pool is one lane per output element (N·C·(H+W) lanes): each sums only W or H values, too few for a tree to pay.
 /// Backward passes are elementwise (one lane per input element, no reduction).
 /// </summary>

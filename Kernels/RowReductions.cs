@@ -21,6 +21,21 @@ internal static class RowReductions
         return total;
     }
 
+    /// <summary>
+    /// max view[start .. start + length) by <see cref="MathF.Max(float, float)"/>: NaN when any element is NaN, +0 above
+    /// −0; −∞ for an empty row. A value, not a position: a caller that needs the arg-max scans for it afterwards (the
+    /// scan stops at the first hit, and the row is in L1 by then).
+    /// </summary>
+    public static float Max(ArrayView<float> view, long start, int length)
+    {
+        var maxima = new Float16(float.NegativeInfinity);
+        int k = 0;
+        for (; k + Float16.Count <= length; k += Float16.Count) maxima = Float16.Max(maxima, Float16.Load(view, start + k));
+        float total = maxima.Max();
+        for (; k < length; k++) total = MathF.Max(total, view[start + k]);
+        return total;
+    }
+
     /// <summary>Σ a[aStart + k] · b[bStart + k] over k &lt; length, each product rounded once into its running sum (FMA).</summary>
     public static float Dot(ArrayView<float> a, long aStart, ArrayView<float> b, long bStart, int length)
     {

@@ -96,6 +96,47 @@ public static partial class SigmoidGating
     }
 
     /// <summary>
+    /// CPU-shaped (<see cref="KernelShape.PixelSpans"/>): lane (σ, n) owns pixels [16σ, 16σ + 16) of image n, with
+    /// s = σ(a) computed once per pixel beforehand (<see cref="WithSigmoids"/>), and walks the channels in order with
+    /// vector loads of those contiguous pixels: <c>dInput = dOut · s</c> and <c>Σ_c dOut · x</c> in 16 running sums,
+    /// then <c>dGate = Σ · s(1 − s)</c>; no barrier, no shared memory. The last span of a plane that is not a multiple
+    /// of 16 does its pixels one by one (the same products and sums in the same order).
+    /// </summary>
+    [Kernel]
+    public static void SigmoidGatePerPixelBackwardSpans(Index3D i, int channels, int plane, ArrayView<float> x, ArrayView<float> sigmoids,
+        ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGate)
+    {
+        int first = i.X * Float16.Count;
+        long image = (long)i.Z * channels * plane, gateRow = (long)i.Z * plane;
+        if (first + Float16.Count <= plane)
+        {
+            var s = Float16.Load(sigmoids, gateRow + first);
+            var sums = new Float16();
+            for (int c = 0; c < channels; c++)
+            {
+                long e = image + (long)c * plane + first;
+                var d = Float16.Load(dOut, e);
+                (d * s).Store(dInput, e);
+                sums += d * Float16.Load(x, e);
+            }
+            (sums * (s * (1f - s))).Store(dGate, gateRow + first);
+            return;
+        }
+        for (int p = first; p < plane; p++)
+        {
+            float s = sigmoids[gateRow + p], sum = 0f;
+            for (int c = 0; c < channels; c++)
+            {
+                long e = image + (long)c * plane + p;
+                float d = dOut[e];
+                dInput[e] = d * s;
+                sum += d * x[e];
+            }
+            dGate[gateRow + p] = sum * (s * (1f - s));
+        }
+    }
+
+    /// <summary>
     /// One lane per output of dGateH and dGateW (N·C·(H+W) lanes; lane t &lt; H of plane (n, c) owns row t, the others
     /// column t − H): a row lane writes dInput for its row and <c>dGateH = σ'(aH) · Σ_w dOut · x · σ(aW[w])</c>; a column
     /// lane writes <c>dGateW = σ'(aW) · Σ_h dOut · x · σ(aH[h])</c>.
@@ -193,6 +234,12 @@ public static partial class SigmoidGating
                     SigmoidGatePerChannelBackwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.Plane, x, gate, dOut, dInput, dGate);
                 break;
             case GatePattern.PerPixel:
+                if (!KernelShape.GpuShaped(stream))
+                {
+                    WithSigmoids(stream, [gate], s =>
+                        SigmoidGatePerPixelBackwardSpansKernel.Launch(stream, KernelShape.PixelSpans(shape), shape.C, shape.Plane, x, s[0], dOut, dInput, dGate));
+                    break;
+                }
                 int tiles = (shape.Plane + PixelTile - 1) / PixelTile;
                 var config = new KernelConfig(new Index3D(shape.N * tiles, 1, 1), new Index3D(PixelTile, ChannelSlices, 1));
                 SigmoidGatePerPixelBackwardKernel.Launch(stream, config, shape.C, shape.Plane, tiles, x, gate, dOut, dInput, dGate);

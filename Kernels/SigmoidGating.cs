@@ -37,7 +37,8 @@ public enum GatePattern
 /// the lane of output channel c reads and writes channel π(c) of s/dS, so consecutive lanes still touch consecutive
 /// pixels). The backward reductions write dX in the same pass: per channel, one group of 256 lanes per (n, c) plane
 /// (stride over H·W, then Group.AllReduce); per pixel, groups of 32 pixels × 8 channel slices (each lane sums every 8th
-/// channel of its pixel, coalesced across pixels, then slice 0 folds the 8 partials); directional, one lane per output of
+/// channel of its pixel, coalesced across pixels, then slice 0 folds the 8 partials; on a CPU device one lane per 16
+/// contiguous pixels of an image, <see cref="SigmoidGatePerPixelBackwardSpans"/>); directional, one lane per output of
 /// dAH and dAW (N·C·(H+W) lanes, each summing one row of W or one column of H, the row lanes also writing that row of
 /// dX), since a row or a column is too short for a tree to pay.
 /// </summary>

@@ -170,10 +170,22 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         },
     };
 
+    /// <summary>
+    /// <paramref name="rows"/> (rows of <paramref name="length"/>) with each row repeated <paramref name="tiles"/> times
+    /// along W: for an op whose pixels are independent (a reduction over channels), PyTorch's answer on the tiled input
+    /// is its answer tiled, and a plane of 16 or more pixels reaches the CPU-shaped kernels' 16-pixel vector spans.
+    /// </summary>
+    private static float[] TiledAlongW(float[] rows, int length, int tiles) =>
+        Enumerable.Range(0, rows.Length / length).SelectMany(r => Enumerable.Repeat(rows.Skip(r * length).Take(length), tiles).SelectMany(t => t)).ToArray();
+
+    /// <summary><see cref="TorchGates"/> with each <see cref="KernelShape"/>.</summary>
+    public static TheoryData<bool, GatePattern, float[], float[], float[], float[]> TorchGatesBothKernelShapes() => BothKernelShapes(TorchGates);
+
     [Theory]
-    [MemberData(nameof(TorchGates))]
-    public void SigmoidGatingPropagatesNaNAndInfAsPyTorch(GatePattern pattern, float[] a, float[] y, float[] dInput, float[] dGate)
+    [MemberData(nameof(TorchGatesBothKernelShapes))]
+    public void SigmoidGatingPropagatesNaNAndInfAsPyTorch(bool gpuShaped, GatePattern pattern, float[] a, float[] y, float[] dInput, float[] dGate)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(2, 2, 1, 3);
         using var bx = Upload(GatedX);
         using var ba = Upload(a);
@@ -186,6 +198,33 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         SigmoidGating.Backward(Stream, bx.View, ba.View, bg.View, dx.View, da.View, shape, pattern);
         SameWithNaN(Download(dx), dInput, $"{pattern} dX");
         SameWithNaN(Download(da), dGate, $"{pattern} dA");
+    }
+
+    /// <summary>
+    /// The per-pixel case of <see cref="TorchGates"/> tiled 6 times along W (x [2, 2, 1, 18]: a 16-pixel vector span and a
+    /// 2-pixel tail per image on the CPU-shaped backward), the gradient tiled the same way: NaN, ±∞ and σ'(±∞) = 0 inside
+    /// the vectors as in the scalar lanes.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void PerPixelGatingPropagatesNaNAndInfInVectorSpansAsPyTorch(bool gpuShaped)
+    {
+        using var kernels = KernelShape.Force(gpuShaped);
+        const int tiles = 6;
+        var (_, a, y, dInput, dGate) = TorchGates.Select(r => r.Data).Single(r => r.Item1 == GatePattern.PerPixel);
+        var shape = new Shape4(2, 2, 1, 3 * tiles);
+        using var bx = Upload(TiledAlongW(GatedX, 3, tiles));
+        using var ba = Upload(TiledAlongW(a, 3, tiles));
+        using var by = Poisoned<float>(shape.Size);
+        SigmoidGating.Forward(Stream, bx.View, ba.View, by.View, shape, GatePattern.PerPixel);
+        SameWithNaN(Download(by), TiledAlongW(y, 3, tiles), "tiled per-pixel y");
+        using var bg = Upload(TiledAlongW(Grad(12), 3, tiles));
+        using var dx = Poisoned<float>(shape.Size);
+        using var da = Poisoned<float>(2 * shape.Plane);
+        SigmoidGating.Backward(Stream, bx.View, ba.View, bg.View, dx.View, da.View, shape, GatePattern.PerPixel);
+        SameWithNaN(Download(dx), TiledAlongW(dInput, 3, tiles), "tiled per-pixel dX");
+        SameWithNaN(Download(da), TiledAlongW(dGate, 3, tiles), "tiled per-pixel dA");
     }
 
     /// <summary>
@@ -302,20 +341,31 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
     /// x [1, 3, 1, 4] = [2, NaN, ∞, −∞ | NaN, ∞, 0.5, −∞ | 1, 3, −∞, −∞], gradient <see cref="Grad"/> (torch.max's
     /// indices [1, 0, 0, 0]: a NaN is the maximum, the first of equal ones wins).
     /// </summary>
-    [Fact]
-    public void ChannelMaxMeanPoolPropagatesNaNAndInfAsPyTorch()
+    /// <remarks>
+    /// Tiled along W (<see cref="TiledAlongW"/>) 5 times as well: x [1, 3, 1, 20], a 16-pixel vector span and a 4-pixel
+    /// tail on the CPU-shaped kernel.
+    /// </remarks>
+    [Theory]
+    [InlineData(true, 1)]
+    [InlineData(false, 1)]
+    [InlineData(true, 5)]
+    [InlineData(false, 5)]
+    public void ChannelMaxMeanPoolPropagatesNaNAndInfAsPyTorch(bool gpuShaped, int tiles)
     {
-        var shape = new Shape4(1, 3, 1, 4);
-        using var bx = Upload([2f, NaN, Inf, -Inf, NaN, Inf, 0.5f, -Inf, 1f, 3f, -Inf, -Inf]);
-        using var by = Poisoned<float>(8);
-        using var arg = Poisoned<int>(4);
+        using var kernels = KernelShape.Force(gpuShaped);
+        var shape = new Shape4(1, 3, 1, 4 * tiles);
+        using var bx = Upload(TiledAlongW([2f, NaN, Inf, -Inf, NaN, Inf, 0.5f, -Inf, 1f, 3f, -Inf, -Inf], 4, tiles));
+        using var by = Poisoned<float>(2 * shape.Plane);
+        using var arg = Poisoned<int>(shape.Plane);
         Pooling.ChannelMaxMeanForward(Stream, bx.View, by.View, arg.View, shape);
-        SameWithNaN(Download(by), [NaN, NaN, Inf, -Inf, NaN, NaN, NaN, -Inf], "channel max-mean y");
-        using var bg = Upload(Grad(8));
-        using var dx = Poisoned<float>(12);
+        SameWithNaN(Download(by), TiledAlongW([NaN, NaN, Inf, -Inf, NaN, NaN, NaN, -Inf], 4, tiles), "channel max-mean y");
+        Accelerator.Synchronize();
+        Assert.Equal(TiledAlongW([1f, 0f, 0f, 0f], 4, tiles).Select(v => (int)v).ToArray(), arg.ToArray());
+        using var bg = Upload(TiledAlongW(Grad(8), 4, tiles));
+        using var dx = Poisoned<float>(shape.Size);
         Pooling.ChannelMaxMeanBackward(Stream, bg.View, arg.View, dx.View, shape);
-        SameWithNaN(Download(dx), [0.16666667f, -0.16666667f, 0.8333333f, -0.5f, -0.5833333f, -0.16666667f, 0.083333336f, -0.25f,
-            0.16666667f, -0.16666667f, 0.083333336f, -0.25f], "channel max-mean dX");
+        SameWithNaN(Download(dx), TiledAlongW([0.16666667f, -0.16666667f, 0.8333333f, -0.5f, -0.5833333f, -0.16666667f, 0.083333336f, -0.25f,
+            0.16666667f, -0.16666667f, 0.083333336f, -0.25f], 4, tiles), "channel max-mean dX");
     }
 
     /// <summary>

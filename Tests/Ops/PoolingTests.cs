@@ -123,9 +123,12 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
         Verify.Close(Download(dx), expected.Select((e, i) => e + before[i]).ToArray(), 1e-6, Rtol, $"{pool} pool backward, accumulated");
     }
 
-    [Fact]
-    public void GlobalMaxTakesTheFirstOfEqualMaxima()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GlobalMaxTakesTheFirstOfEqualMaxima(bool gpuShaped)
     {
+        using var kernels = KernelShape.Force(gpuShaped);
         var shape = new Shape4(1, 2, 20, 20);
         double[] x = Random(5, shape.Size, -2, 1);
         foreach (int p in new[] { 7, 300, 399 }) x[p] = 1.5;          // plane 0: ties in different lanes and strides
@@ -158,6 +161,33 @@ public abstract class PoolingTests(AcceleratorKind kind) : OpTest(kind)
         using var dx = Poisoned<float>(shape.Size);
         Pooling.ChannelMaxMeanBackward(Stream, bd.View, arg.View, dx.View, shape);
         Verify.Close(Download(dx), Pooling.ChannelMaxMeanBackwardReference(dOut, argMax, shape), 1e-7, Rtol, $"channel max/mean backward {shape}");
+    }
+
+    /// <summary>
+    /// Values from {−1, −0, +0, 1, 2}: most pixels have equal maxima in several channels (2, or −0 and +0 where nothing
+    /// is positive); the first channel wins and y is its element, sign of zero included. Planes of 21 and 35 pixels: a
+    /// 16-pixel vector span and a tail on the CPU-shaped kernel.
+    /// </summary>
+    [Theory]
+    [InlineData(true, 3, 7)]
+    [InlineData(false, 3, 7)]
+    [InlineData(true, 5, 7)]
+    [InlineData(false, 5, 7)]
+    public void ChannelMaxTakesTheFirstOfEqualMaxima(bool gpuShaped, int h, int w)
+    {
+        using var kernels = KernelShape.Force(gpuShaped);
+        var shape = new Shape4(2, 11, h, w);
+        double[] levels = [-1, -0.0, 0, 1, 2];
+        var rng = new System.Random(21);
+        double[] x = Enumerable.Range(0, (int)shape.Size).Select(_ => levels[rng.Next(levels.Length)] * (rng.Next(3) == 0 ? 1 : 0.5)).ToArray();
+        using var bx = Upload(x);
+        using var by = Poisoned<float>(shape.N * 2 * shape.Plane);
+        using var arg = Poisoned<int>(shape.N * shape.Plane);
+        Pooling.ChannelMaxMeanForward(Stream, bx.View, by.View, arg.View, shape);
+        var (y, argMax) = Pooling.ChannelMaxMeanReference(x, shape);
+        Verify.Equal<int>(DownloadInts(arg), argMax, $"channel arg-max of ties {shape}");
+        float[] maxima = Download(by).Where((_, k) => k % (2 * shape.Plane) < shape.Plane).ToArray();
+        Verify.BitExact(maxima, Floats(y.Where((_, k) => k % (2 * shape.Plane) < shape.Plane).ToArray()), $"channel max of ties {shape}");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -11,6 +12,7 @@ public static partial class Pooling
 {
     /// <summary><c>dInput[n,c,p] = dOut[n,c] / plane</c>; a row-span kernel over the N·C planes (<see cref="KernelShape.RowSpan"/>).</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlobalAveragePoolBackward(Index2D i, int plane, int span, int accumulate, ArrayView<float> dOut, ArrayView<float> dInput)
     {
         float g = dOut[i.Y] / plane;
@@ -20,6 +22,7 @@ public static partial class Pooling
 
     /// <summary><c>dInput[n,c,p] = dOut[n,c]</c> where p is the saved arg-max, else 0; a row-span kernel over the N·C planes.</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlobalMaxPoolBackward(Index2D i, int plane, int span, int accumulate, ArrayView<float> dOut, ArrayView<int> argMax, ArrayView<float> dInput)
     {
         int at = argMax[i.Y];
@@ -37,6 +40,7 @@ public static partial class Pooling
     /// planes.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMaxMeanPoolBackward(Index2D i, int channels, int plane, int span, int accumulate, ArrayView<float> dOut, ArrayView<int> argMax,
         ArrayView<float> dInput)
     {
@@ -56,6 +60,7 @@ public static partial class Pooling
     /// rows of W pixels.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DirectionalAveragePoolBackward(Index2D i, int height, int width, int span, int stride, int offsetH, int offsetW, int accumulate,
         ArrayView<float> dOut, ArrayView<float> dInput)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -51,6 +52,7 @@ public static partial class Pooling
 
     /// <summary>CPU-shaped (<see cref="KernelShape"/>): lane i sums plane i (of N·C) with <see cref="RowReductions.Sum"/>.</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlobalAveragePoolForwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> y) =>
         y[i] = RowReductions.Sum(x, (long)i.X * plane, plane) / plane;
 
@@ -61,6 +63,7 @@ public static partial class Pooling
     /// so of −0 and +0 the first one's sign is kept, as by the scan.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlobalMaxPoolForwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
     {
         long start = (long)i.X * plane;
@@ -88,6 +91,7 @@ public static partial class Pooling
     /// that is not a multiple of 16 scans its pixels one by one with the same rule (the same bits: sums in channel order).
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMaxMeanPoolForwardSpans(Index3D i, int channels, int plane, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argMax)
     {
         int n = i.Z;
@@ -198,6 +202,7 @@ public static partial class Pooling
     /// <paramref name="first"/>) is the mean of row t over W when t &lt; H, else of column t − H over H.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DirectionalAveragePoolForward(Index1D i, int height, int width, int first, int count, ArrayView<float> x, ArrayView<float> y)
     {
         int k = i;

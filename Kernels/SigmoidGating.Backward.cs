@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -10,6 +11,7 @@ public static partial class SigmoidGating
     /// element of dLogits is written exactly once; g = 1 is the full gate); a row-span kernel over the N·C planes.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidGateShuffledBackward(Index2D i, int channels, int groups, int plane, int span, ArrayView<float> x, ArrayView<float> logits,
         ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dLogits)
     {
@@ -50,6 +52,7 @@ public static partial class SigmoidGating
     /// <see cref="SigmoidGatePerChannelBackward"/>, with Σ_p dOut · x by <see cref="RowReductions.Dot"/>.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidGatePerChannelBackwardPlanes(Index1D i, int plane, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> dOut,
         ArrayView<float> dInput, ArrayView<float> dGate)
     {
@@ -103,6 +106,7 @@ public static partial class SigmoidGating
     /// of 16 does its pixels one by one (the same products and sums in the same order).
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidGatePerPixelBackwardSpans(Index3D i, int channels, int plane, ArrayView<float> x, ArrayView<float> sigmoids,
         ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGate)
     {
@@ -142,6 +146,7 @@ public static partial class SigmoidGating
     /// lane writes <c>dGateW = σ'(aW) · Σ_h dOut · x · σ(aH[h])</c>.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidGateDirectionalBackward(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> gateH, ArrayView<float> gateW,
         ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGateH, ArrayView<float> dGateW)
     {
@@ -183,6 +188,7 @@ public static partial class SigmoidGating
     /// and sums, in the same order, as <see cref="SigmoidGateDirectionalBackward"/>).
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidGateDirectionalBackwardPlanes(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> sigmoidsH,
         ArrayView<float> sigmoidsW, ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGateH, ArrayView<float> dGateW)
     {

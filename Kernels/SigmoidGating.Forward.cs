@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -10,6 +11,7 @@ public static partial class SigmoidGating
     /// sigmoid → channel_shuffle → multiply when g &gt; 1; a row-span kernel over the N·C planes.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidGateShuffledForward(Index2D i, int channels, int groups, int plane, int span, ArrayView<float> x, ArrayView<float> logits, ArrayView<float> y)
     {
         int row = i.Y * plane, gateRow = ChannelShuffle.SourcePlane(i.Y, channels, groups) * plane, end = Math.Min(i.X * span + span, plane);
@@ -18,6 +20,7 @@ public static partial class SigmoidGating
 
     /// <summary><c>y[n,c,p] = x[n,c,p] · σ(a[n,c])</c>; a row-span kernel over the N·C planes (<see cref="KernelShape.RowSpan"/>).</summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidGatePerChannelForward(Index2D i, int plane, int span, ArrayView<float> x, ArrayView<float> gate, ArrayView<float> y)
     {
         float s = XMath.Sigmoid(gate[i.Y]);
@@ -30,6 +33,7 @@ public static partial class SigmoidGating
     /// not once per channel; a row-span kernel over the N·C planes.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidGatePerPixelForward(Index2D i, int channels, int plane, int span, ArrayView<float> x, ArrayView<float> sigmoids, ArrayView<float> y)
     {
         int row = i.Y * plane, gateRow = i.Y / channels * plane, end = Math.Min(i.X * span + span, plane);
@@ -42,6 +46,7 @@ public static partial class SigmoidGating
     /// index into sH [N, C, H, 1]).
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidGateDirectionalForward(Index2D i, int height, int width, int span, ArrayView<float> x, ArrayView<float> sigmoidsH,
         ArrayView<float> sigmoidsW, ArrayView<float> y)
     {

@@ -21,7 +21,8 @@ namespace GpuAttention.Attention;
 /// </code>
 /// Keys: <c>Channel_Att.bn2.{weight, bias, running_mean, running_var, num_batches_tracked}</c>, held by a
 /// <see cref="BatchNorm2dLayer"/> child whose γ, β, statistics and workspace the fused <see cref="NamWeighting"/> op
-/// uses (the layer's own Forward is not run). Backward: dX, dγ, dβ as <see cref="NamWeighting.Backward"/> gives them.
+/// uses (the layer's own Forward is not run). Backward: dX, dγ, dβ as <see cref="NamWeighting.Backward"/> gives them. Kept
+/// from forward for backward: x, and on CPU devices the gate s (N·C·H·W floats, <see cref="NamWeighting.GateLength"/>).
 /// </summary>
 public sealed class NamAttention : Module
 {
@@ -31,6 +32,7 @@ public sealed class NamAttention : Module
     private readonly BatchNorm2dLayer bn;
     private readonly Tensor weights;
     private Tensor? input;
+    private Tensor? gate;
     private bool trainedForward;
 
     /// <summary>A NAM module (it has no options).</summary>
@@ -55,16 +57,19 @@ public sealed class NamAttention : Module
         input = null;
         var stream = Accelerator.DefaultStream;
         var y = Output([.. x.Shape]);
+        long gateLength = NamWeighting.GateLength(stream, shape);
+        gate = gateLength > 0 ? Saved(gateLength) : null;
+        var gateView = gate?.View ?? default;
         if (Training)
         {
             NamWeighting.ForwardTraining(stream, x.View, bn.Gamma.Value.View, bn.Beta.Value.View, bn.RunningMean.View, bn.RunningVar.View,
-                bn.SaveMean.View, bn.SaveInvstd.View, weights.View, bn.Workspace(shape).View, y.View, shape, bn.Momentum, bn.Eps);
+                bn.SaveMean.View, bn.SaveInvstd.View, weights.View, gateView, bn.Workspace(shape).View, y.View, shape, bn.Momentum, bn.Eps);
             bn.BatchesTracked.Value++;
         }
         else
         {
             NamWeighting.ForwardInference(stream, x.View, bn.Gamma.Value.View, bn.Beta.Value.View, bn.RunningMean.View, bn.RunningVar.View,
-                bn.SaveMean.View, bn.SaveInvstd.View, weights.View, y.View, shape, bn.Eps);
+                bn.SaveMean.View, bn.SaveInvstd.View, weights.View, gateView, y.View, shape, bn.Eps);
         }
         input = x;
         trainedForward = Training;
@@ -78,7 +83,7 @@ public sealed class NamAttention : Module
         var shape = x.Nchw("input");
         var dx = Output([.. x.Shape]);
         NamWeighting.Backward(Accelerator.DefaultStream, x.View, gradOutput.View, bn.Gamma.Value.View, bn.Beta.Value.View, bn.SaveMean.View,
-            bn.SaveInvstd.View, weights.View, bn.Workspace(shape).View, dx.View, bn.Gamma.Gradient.View, bn.Beta.Gradient.View, shape, trainedForward);
+            bn.SaveInvstd.View, weights.View, gate?.View ?? default, bn.Workspace(shape).View, dx.View, bn.Gamma.Gradient.View, bn.Beta.Gradient.View, shape, trainedForward);
         return dx;
     });
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GpuAttention.Compute;
 
 namespace GpuAttention.Kernels;
@@ -16,12 +17,15 @@ namespace GpuAttention.Kernels;
 ///   dγ += Σ g·x̂,  dβ += Σ g
 ///
 /// Shapes: x, y, dY, dX [N, C, H, W]; γ, β, running stats, saved μ, invstd and w [C]; workspace of
-/// <see cref="BatchNorm2d.WorkspaceLength"/> floats. Forward saves μ, invstd (as BatchNorm2d) and w; backward reads x,
-/// dY, γ, β, μ, invstd, w and recomputes x̂, z and s.
+/// <see cref="BatchNorm2d.WorkspaceLength"/> floats; the gate s [N, C, H, W] on CPU devices (<see cref="GateLength"/>).
+/// Forward saves μ, invstd (as BatchNorm2d) and w, and on CPU devices s; backward reads x, dY, γ, β, μ, invstd, w and
+/// recomputes x̂ — and s on GPUs, where an exp costs less than the extra N·C·H·W floats of traffic, while on a CPU the
+/// two sigmoids of a backward (one per pass) were most of its time and blocked vectorizing its sums.
 ///
 /// Kernels: BN's grouped statistics (train), a one-group |γ| reduction for w, then one elementwise kernel for y.
 /// Backward: one grouped (chunk, channel) kernel computes g on the fly and reduces Σg and Σg·x̂ (BN's combine adds them
-/// to dγ, dβ), then one elementwise kernel writes dX.
+/// to dγ, dβ), then one elementwise kernel writes dX. On CPU devices the sums are one lane per (channel, image chunk)
+/// with 16-wide running sums over the saved s.
 ///
 /// Minimum traffic per element (4 bytes each): train forward reads x twice and writes y = 12 bytes, ~25 FLOPs (σ's exp);
 /// eval forward 8 bytes; backward reads x and dY twice and writes dX = 20 bytes, ~40 FLOPs.
@@ -42,10 +46,14 @@ public static partial class NamWeighting
         for (int c = lane; c < channels; c += WeightGroupSize) weights[c] = MathF.Abs(gamma[c]) / total;
     }
 
-    /// <summary><c>y = σ((γ·(x − μ)·invstd + β)·w_c)·x</c>; a row-span kernel over the N·C planes (<see cref="KernelShape.RowSpan"/>).</summary>
+    /// <summary>
+    /// <c>y = s·x</c> with <c>s = σ((γ·(x − μ)·invstd + β)·w_c)</c>, and s into <paramref name="gate"/> when
+    /// <paramref name="saveGate"/> ≠ 0; a row-span kernel over the N·C planes (<see cref="KernelShape.RowSpan"/>).
+    /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NamForward(Index2D i, int channels, int plane, int span, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invstd,
-        ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> weights, ArrayView<float> y)
+        ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> weights, int saveGate, ArrayView<float> gate, ArrayView<float> y)
     {
         int c = i.Y % channels;
         float mu = mean[c], inv = invstd[c], ga = gamma[c], b = beta[c], w = weights[c];
@@ -53,8 +61,9 @@ public static partial class NamWeighting
         for (int p = i.X * span; p < end; p++)
         {
             float v = x[row + p];
-            float z = ga * ((v - mu) * inv) + b;
-            y[row + p] = XMath.Sigmoid(z * w) * v;
+            float s = XMath.Sigmoid((ga * ((v - mu) * inv) + b) * w);
+            if (saveGate != 0) gate[row + p] = s;
+            y[row + p] = s * v;
         }
     }
 
@@ -91,44 +100,58 @@ public static partial class NamWeighting
 
     /// <summary>
     /// CPU-shaped (<see cref="KernelShape"/>): lane (c, k) sums images [k·perChunk, (k+1)·perChunk) of channel c plane
-    /// by plane, pixels in order, into the partials layout of <see cref="NamBackwardPartialSums"/> (as
-    /// BatchNorm2d's CPU-shaped backward sums; no group, no barrier).
+    /// by plane into the partials layout of <see cref="NamBackwardPartialSums"/> (as BatchNorm2d's CPU-shaped backward
+    /// sums; no group, no barrier), reading the gate s that the forward saved: 16 pixels at a time into 16 running sums
+    /// each of g and g·x̂, a plane's last pixels in order, folded once at the end.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NamBackwardPartialSumsRows(Index1D i, int channels, int plane, int batch, int chunks, int perChunk, ArrayView<float> x,
-        ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> weights, ArrayView<float> partials)
+        ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> weights, ArrayView<float> gate,
+        ArrayView<float> partials)
     {
         int lane = i;
         int c = lane / chunks;
         int n0 = (lane - c * chunks) * perChunk;
         int n1 = Math.Min(n0 + perChunk, batch);
-        float mu = mean[c], inv = invstd[c], ga = gamma[c], b = beta[c], w = weights[c];
+        float mu = mean[c], inv = invstd[c], w = weights[c];
+        var sums = new Float16();
+        var dots = new Float16();
         float sum = 0f, dot = 0f;
         for (int n = n0; n < n1; n++)
         {
-            int start = (n * channels + c) * plane;
-            for (int e = start; e < start + plane; e++)
+            long start = ((long)n * channels + c) * plane;
+            int k = 0;
+            for (; k + Float16.Count <= plane; k += Float16.Count)
             {
-                float v = x[e];
-                float xhat = (v - mu) * inv;
-                float g = GateGradient(v, dOut[e], XMath.Sigmoid((ga * xhat + b) * w), w);
+                var v = Float16.Load(x, start + k);
+                var s = Float16.Load(gate, start + k);
+                var g = Float16.Load(dOut, start + k) * v * (s * (1f - s)) * w;
+                sums += g;
+                dots += g * ((v - mu) * inv);
+            }
+            for (; k < plane; k++)
+            {
+                float v = x[start + k];
+                float g = GateGradient(v, dOut[start + k], gate[start + k], w);
                 sum += g;
-                dot += g * xhat;
+                dot += g * ((v - mu) * inv);
             }
         }
-        partials[lane * 2] = sum;
-        partials[lane * 2 + 1] = dot;
+        partials[lane * 2] = sums.Sum() + sum;
+        partials[lane * 2 + 1] = dots.Sum() + dot;
     }
 
     /// <summary>
     /// <c>dX = dY·s + γ·invstd·(g − Σg/M − x̂·Σg·x̂/M)</c> in train mode (<paramref name="training"/> ≠ 0),
-    /// <c>dY·s + γ·invstd·g</c> in eval.
+    /// <c>dY·s + γ·invstd·g</c> in eval; s read from <paramref name="gate"/> when <paramref name="savedGate"/> ≠ 0, else
+    /// recomputed.
     /// </summary>
     [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NamBackwardInput(Index2D i, int channels, int plane, int span, int training, float inverseCount, ArrayView<float> x,
         ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> weights, ArrayView<float> totals, ArrayView<float> dInput)
+        ArrayView<float> weights, int savedGate, ArrayView<float> gate, ArrayView<float> totals, ArrayView<float> dInput)
     {
         int c = i.Y % channels;
         float mu = mean[c], inv = invstd[c], ga = gamma[c], b = beta[c], w = weights[c];
@@ -139,7 +162,7 @@ public static partial class NamWeighting
             float v = x[row + p];
             float dy = dOut[row + p];
             float xhat = (v - mu) * inv;
-            float s = XMath.Sigmoid((ga * xhat + b) * w);
+            float s = savedGate != 0 ? gate[row + p] : XMath.Sigmoid((ga * xhat + b) * w);
             float g = GateGradient(v, dy, s, w);
             if (training != 0) g = g - meanG - xhat * meanGx;
             dInput[row + p] = dy * s + ga * inv * g;
@@ -149,54 +172,60 @@ public static partial class NamWeighting
     /// <summary>
     /// Train forward: batch statistics into <paramref name="saveMean"/>, <paramref name="saveInvstd"/>, running
     /// statistics updated (as <see cref="BatchNorm2d.ForwardTraining"/>), w = |γ|/Σ|γ| into <paramref name="weights"/>,
-    /// and <c>y = σ(BN(x)·w)·x</c>.
+    /// the gate s into <paramref name="gate"/> (<see cref="GateLength"/> floats: on a GPU none, and it is not read) and
+    /// <c>y = σ(BN(x)·w)·x</c>.
     /// </summary>
     public static void ForwardTraining(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvstd,
-        ArrayView<float> weights, ArrayView<float> workspace, ArrayView<float> y, Shape4 shape, float momentum = 0.1f, float eps = 1e-5f)
+        ArrayView<float> weights, ArrayView<float> gate, ArrayView<float> workspace, ArrayView<float> y, Shape4 shape, float momentum = 0.1f,
+        float eps = 1e-5f)
     {
         const string op = "NAM ForwardTraining";
         OpChecks.Tensor(op, nameof(x), x, shape);
         BatchNorm2d.CheckStatistics(op, x, gamma, beta, runningMean, runningVar, saveMean, saveInvstd, shape, eps, training: true);
         OpChecks.That(momentum >= 0f && momentum <= 1f, op, nameof(momentum), $"momentum must be in [0, 1], is {momentum}");
         OpChecks.Length(op, nameof(weights), weights, shape.C, $"the {shape.C} channels of {shape}");
+        CheckGate(op, stream, gate, shape);
         OpChecks.Length(op, nameof(workspace), workspace, BatchNorm2d.WorkspaceLength(shape), $"the workspace of {shape}");
         OpChecks.Length(op, nameof(y), y, shape);
         BatchNorm2d.LaunchStatistics(stream, x, workspace, shape, momentum, eps, runningMean, runningVar, saveMean, saveInvstd);
-        LaunchForward(stream, x, gamma, beta, saveMean, saveInvstd, weights, y, shape);
+        LaunchForward(stream, x, gamma, beta, saveMean, saveInvstd, weights, gate, y, shape);
     }
 
     /// <summary>
     /// Eval forward: <c>y = σ(BN(x)·w)·x</c> with the running statistics; writes the statistics used to
-    /// <paramref name="saveMean"/>, <paramref name="saveInvstd"/> and w to <paramref name="weights"/> for <see cref="Backward"/>.
+    /// <paramref name="saveMean"/>, <paramref name="saveInvstd"/>, w to <paramref name="weights"/> and s to
+    /// <paramref name="gate"/> (<see cref="GateLength"/> floats) for <see cref="Backward"/>.
     /// </summary>
     public static void ForwardInference(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvstd,
-        ArrayView<float> weights, ArrayView<float> y, Shape4 shape, float eps = 1e-5f)
+        ArrayView<float> weights, ArrayView<float> gate, ArrayView<float> y, Shape4 shape, float eps = 1e-5f)
     {
         const string op = "NAM ForwardInference";
         OpChecks.Tensor(op, nameof(x), x, shape);
         BatchNorm2d.CheckStatistics(op, x, gamma, beta, runningMean, runningVar, saveMean, saveInvstd, shape, eps, training: false);
         OpChecks.Length(op, nameof(weights), weights, shape.C, $"the {shape.C} channels of {shape}");
+        CheckGate(op, stream, gate, shape);
         OpChecks.Length(op, nameof(y), y, shape);
         BatchNorm2d.BatchNormInferenceStatisticsKernel.Launch(stream, shape.C, eps, runningMean, runningVar, saveMean, saveInvstd);
-        LaunchForward(stream, x, gamma, beta, saveMean, saveInvstd, weights, y, shape);
+        LaunchForward(stream, x, gamma, beta, saveMean, saveInvstd, weights, gate, y, shape);
     }
 
     /// <summary>
     /// Backward of <see cref="ForwardTraining"/> (<paramref name="training"/> true) or <see cref="ForwardInference"/>:
     /// overwrites <paramref name="dInput"/>, accumulates <c>dγ += Σ g·x̂</c>, <c>dβ += Σ g</c> (g = ∂L/∂z; w is
-    /// detached). <paramref name="saveMean"/>, <paramref name="saveInvstd"/> and <paramref name="weights"/> are what that
-    /// forward wrote.
+    /// detached). <paramref name="saveMean"/>, <paramref name="saveInvstd"/>, <paramref name="weights"/> and
+    /// <paramref name="gate"/> are what that forward wrote.
     /// </summary>
     public static void Backward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> gamma,
-        ArrayView<float> beta, ArrayView<float> saveMean, ArrayView<float> saveInvstd, ArrayView<float> weights, ArrayView<float> workspace,
-        ArrayView<float> dInput, ArrayView<float> dGamma, ArrayView<float> dBeta, Shape4 shape, bool training)
+        ArrayView<float> beta, ArrayView<float> saveMean, ArrayView<float> saveInvstd, ArrayView<float> weights, ArrayView<float> gate,
+        ArrayView<float> workspace, ArrayView<float> dInput, ArrayView<float> dGamma, ArrayView<float> dBeta, Shape4 shape, bool training)
     {
         const string op = "NAM Backward";
         OpChecks.Tensor(op, nameof(x), x, shape);
         BatchNorm2d.CheckBackward(op, x, dOut, gamma, beta, saveMean, saveInvstd, workspace, dInput, dGamma, dBeta, shape);
         OpChecks.Length(op, nameof(weights), weights, shape.C, $"the {shape.C} channels of {shape}");
+        CheckGate(op, stream, gate, shape);
         int chunks = BatchNorm2d.Chunks(shape);
         int perChannel = shape.N * shape.Plane;
         var partials = workspace.SubView(0, 2L * shape.C * chunks);
@@ -209,20 +238,35 @@ public static partial class NamWeighting
         {
             (chunks, int perChunk) = BatchNorm2d.ImageChunks(shape);
             NamBackwardPartialSumsRowsKernel.Launch(stream, shape.C * chunks, shape.C, shape.Plane, shape.N, chunks, perChunk,
-                x, dOut, saveMean, saveInvstd, gamma, beta, weights, partials);
+                x, dOut, saveMean, saveInvstd, weights, gate, partials);
         }
         BatchNorm2d.BatchNormBackwardCombineKernel.Launch(stream, shape.C, partials, chunks, shape.C, dGamma, dBeta, totals);
         int span = KernelShape.RowSpan(stream, shape.Plane);
+        bool saved = GateLength(stream, shape) > 0;
         NamBackwardInputKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span), shape.C, shape.Plane, span, training ? 1 : 0, 1f / perChannel,
-            x, dOut, saveMean, saveInvstd, gamma, beta, weights, totals, dInput);
+            x, dOut, saveMean, saveInvstd, gamma, beta, weights, saved ? 1 : 0, saved ? gate : x, totals, dInput);
+    }
+
+    /// <summary>
+    /// Floats of the gate s = σ(BN(x)·w) that the forward saves for the backward on <paramref name="stream"/>'s device:
+    /// N·C·H·W on CPU devices (<see cref="KernelShape"/>), 0 on GPUs, which recompute it (pass an empty view there).
+    /// </summary>
+    public static long GateLength(AcceleratorStream stream, Shape4 shape) => KernelShape.GpuShaped(stream) ? 0 : shape.Size;
+
+    private static void CheckGate(string op, AcceleratorStream stream, ArrayView<float> gate, Shape4 shape)
+    {
+        long length = GateLength(stream, shape);
+        if (length > 0) OpChecks.Length(op, nameof(gate), gate, length, $"the gate of {shape} on a CPU device (GateLength)");
     }
 
     private static void LaunchForward(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> weights, ArrayView<float> y, Shape4 shape)
+        ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> weights, ArrayView<float> gate, ArrayView<float> y, Shape4 shape)
     {
         NamChannelWeightsKernel.Launch(stream, new KernelConfig(1, WeightGroupSize), gamma, shape.C, weights);
         int span = KernelShape.RowSpan(stream, shape.Plane);
-        NamForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span), shape.C, shape.Plane, span, x, mean, invstd, gamma, beta, weights, y);
+        bool save = GateLength(stream, shape) > 0;
+        NamForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C, shape.Plane, span), shape.C, shape.Plane, span, x, mean, invstd, gamma, beta,
+            weights, save ? 1 : 0, save ? gate : y, y);
     }
 
     /// <summary>The double-precision w_c = |γ_c| / Σ|γ|.</summary>

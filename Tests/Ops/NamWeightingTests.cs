@@ -146,20 +146,75 @@ public abstract class NamWeightingTests(AcceleratorKind kind) : OpTest(kind)
         var shape = new Shape4(1, 4, 1, 1);
         using var b = new Buffers(Accelerator, shape, Random(1, shape.Size), Parameters.Draw(2, 4));
         var error = Assert.Throws<ArgumentException>(() => NamWeighting.ForwardTraining(Stream, b.X.View, b.Gamma.View, b.Beta.View,
-            b.RunningMean.View, b.RunningVar.View, b.Mean.View, b.Invstd.View, b.Weights.View, b.Workspace.View, b.Y.View, shape));
+            b.RunningMean.View, b.RunningVar.View, b.Mean.View, b.Invstd.View, b.Weights.View, b.GateView, b.Workspace.View, b.Y.View, shape));
         Assert.Equal("NAM ForwardTraining: Expected more than 1 value per channel when training, got input size [1, 4, 1, 1] (Parameter 'x')", error.Message);
 
         using var shortWeights = Poisoned<float>(3);
         error = Assert.Throws<ArgumentException>(() => NamWeighting.ForwardInference(Stream, b.X.View, b.Gamma.View, b.Beta.View,
-            b.RunningMean.View, b.RunningVar.View, b.Mean.View, b.Invstd.View, shortWeights.View, b.Y.View, shape));
+            b.RunningMean.View, b.RunningVar.View, b.Mean.View, b.Invstd.View, shortWeights.View, b.GateView, b.Y.View, shape));
         Assert.Equal("NAM ForwardInference: weights has 3 elements, expected 4 for the 4 channels of [1, 4, 1, 1] (Parameter 'weights')", error.Message);
 
         error = Assert.Throws<ArgumentException>(() => NamWeighting.Backward(Stream, b.X.View, b.Y.View, b.Gamma.View, b.Beta.View,
-            b.Mean.View, b.Invstd.View, b.Weights.View, b.Workspace.View, shortWeights.View, b.Gamma.View, b.Beta.View, shape, training: false));
+            b.Mean.View, b.Invstd.View, b.Weights.View, b.GateView, b.Workspace.View, shortWeights.View, b.Gamma.View, b.Beta.View, shape, training: false));
         Assert.Equal("NAM Backward: dInput has 3 elements, expected 4 for [1, 4, 1, 1] (Parameter 'dInput')", error.Message);
         Verify.Untouched(Download(b.Y), "y");
         Verify.Untouched(Download(b.Weights), "weights");
         Verify.Untouched(Download(shortWeights), "dInput");
+    }
+
+    [Fact]
+    public void OnCpuDevicesTheForwardSavesTheGateAndTheBackwardReadsIt()
+    {
+        var shape = Shapes[5];
+        using (KernelShape.Force(true)) Assert.Equal(0, NamWeighting.GateLength(Stream, shape));
+        using var kernels = KernelShape.Force(false);
+        Assert.Equal(shape.Size, NamWeighting.GateLength(Stream, shape));
+        double[] x = Random(41, shape.Size, -2, 3);
+        var p = Parameters.Draw(42, shape.C);
+        using var b = new Buffers(Accelerator, shape, x, p);
+        b.Forward(Stream, shape, training: true, 0.1f);
+        double[] expected = NamWeighting.ForwardReference(x, shape, p.Gamma, p.Beta, p.RunningMean, p.RunningVar, true, 0.1, 1e-5);
+        float[] gate = Download(b.Gate!), y = Download(b.Y);
+        Verify.Close(gate.Select((s, i) => (double)s * x[i]).ToArray(), expected, 2e-6, 2e-5, "saved gate · x");
+        Verify.Close(y, expected, 2e-6, 2e-5, "y");
+
+        // A gate changed between forward and backward changes dX: the backward reads it rather than recomputing it.
+        using var dOut = Upload(Random(43, shape.Size));
+        using var dx = Poisoned<float>(shape.Size);
+        using var dGamma = Upload(new double[shape.C]);
+        using var dBeta = Upload(new double[shape.C]);
+        b.Gate!.CopyFrom(gate.Select(s => 0.5f).ToArray());
+        NamWeighting.Backward(Stream, b.X.View, dOut.View, b.Gamma.View, b.Beta.View, b.Mean.View, b.Invstd.View, b.Weights.View, b.GateView,
+            b.Workspace.View, dx.View, dGamma.View, dBeta.View, shape, training: false);
+        double[] dy = Random(43, shape.Size);
+        var weights = NamWeighting.WeightsReference(p.Gamma);
+        float[] gotDx = Download(dx);
+        float[] mean = Download(b.Mean), invstd = Download(b.Invstd);
+        var expectedDx = new double[shape.Size];
+        for (int i = 0; i < shape.Size; i++)
+        {
+            int c = i / shape.Plane % shape.C;
+            double g = dy[i] * x[i] * 0.25 * weights[c];
+            expectedDx[i] = dy[i] * 0.5 + p.Gamma[c] * invstd[c] * g;
+        }
+        Verify.Close(gotDx, expectedDx, 2e-6, 2e-5, "dX from a gate of 0.5");
+    }
+
+    [Fact]
+    public void AGateOfTheWrongLengthOnACpuDeviceIsAnError()
+    {
+        using var kernels = KernelShape.Force(false);
+        var shape = new Shape4(2, 3, 2, 2);
+        using var b = new Buffers(Accelerator, shape, Random(1, shape.Size), Parameters.Draw(2, 3));
+        using var shortGate = Poisoned<float>(shape.Size - 1);
+        var error = Assert.Throws<ArgumentException>(() => NamWeighting.ForwardTraining(Stream, b.X.View, b.Gamma.View, b.Beta.View,
+            b.RunningMean.View, b.RunningVar.View, b.Mean.View, b.Invstd.View, b.Weights.View, shortGate.View, b.Workspace.View, b.Y.View, shape));
+        Assert.Equal("NAM ForwardTraining: gate has 23 elements, expected 24 for the gate of [2, 3, 2, 2] on a CPU device (GateLength) (Parameter 'gate')",
+            error.Message);
+        error = Assert.Throws<ArgumentException>(() => NamWeighting.Backward(Stream, b.X.View, b.Y.View, b.Gamma.View, b.Beta.View,
+            b.Mean.View, b.Invstd.View, b.Weights.View, default, b.Workspace.View, b.Y.View, b.Gamma.View, b.Beta.View, shape, training: true));
+        Assert.Equal("NAM Backward: gate is not backed by a buffer (Parameter 'gate')", error.Message);
+        Verify.Untouched(Download(b.Y), "y");
     }
 
     private sealed class Buffers : IDisposable
@@ -176,7 +231,13 @@ public abstract class NamWeightingTests(AcceleratorKind kind) : OpTest(kind)
             Weights = Poison.Allocate<float>(accelerator, shape.C);
             Workspace = Poison.Allocate<float>(accelerator, BatchNorm2d.WorkspaceLength(shape));
             Y = Poison.Allocate<float>(accelerator, shape.Size);
+            long gateLength = NamWeighting.GateLength(accelerator.DefaultStream, shape);
+            Gate = gateLength > 0 ? Poison.Allocate<float>(accelerator, gateLength) : null;
         }
+
+        /// <summary>The saved gate on CPU devices; none on GPUs (<see cref="NamWeighting.GateLength"/>).</summary>
+        public MemoryBuffer<float>? Gate { get; }
+        public ArrayView<float> GateView => Gate?.View ?? default;
 
         public MemoryBuffer<float> X { get; }
         public MemoryBuffer<float> Gamma { get; }
@@ -195,15 +256,16 @@ public abstract class NamWeightingTests(AcceleratorKind kind) : OpTest(kind)
         {
             if (training)
                 NamWeighting.ForwardTraining(stream, X.View, Gamma.View, Beta.View, RunningMean.View, RunningVar.View, Mean.View, Invstd.View,
-                    Weights.View, Workspace.View, Y.View, shape, momentum, 1e-5f);
+                    Weights.View, GateView, Workspace.View, Y.View, shape, momentum, 1e-5f);
             else
                 NamWeighting.ForwardInference(stream, X.View, Gamma.View, Beta.View, RunningMean.View, RunningVar.View, Mean.View, Invstd.View,
-                    Weights.View, Y.View, shape, 1e-5f);
+                    Weights.View, GateView, Y.View, shape, 1e-5f);
         }
 
         public void Dispose()
         {
             foreach (var buffer in new[] { X, Gamma, Beta, RunningMean, RunningVar, Mean, Invstd, Weights, Workspace, Y }) buffer.Dispose();
+            Gate?.Dispose();
         }
     }
 
@@ -225,7 +287,7 @@ public abstract class NamWeightingTests(AcceleratorKind kind) : OpTest(kind)
         using var dBeta = Upload(dBeta0);
         b.Forward(Stream, shape, training, 0.1f);
         Poison.Fill(b.Workspace);
-        NamWeighting.Backward(Stream, b.X.View, bd.View, b.Gamma.View, b.Beta.View, b.Mean.View, b.Invstd.View, b.Weights.View,
+        NamWeighting.Backward(Stream, b.X.View, bd.View, b.Gamma.View, b.Beta.View, b.Mean.View, b.Invstd.View, b.Weights.View, b.GateView,
             b.Workspace.View, dx.View, dGamma.View, dBeta.View, shape, training);
         return (Download(dx), Download(dGamma), Download(dBeta));
     }

@@ -453,12 +453,13 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         using var weights = Poisoned<float>(3);
         using var workspace = Poisoned<float>(BatchNorm2d.WorkspaceLength(shape));
         using var by = Poisoned<float>(shape.Size);
+        using var gate = Poisoned<float>(Math.Max(1, NamWeighting.GateLength(Stream, shape)));
         if (nam && training)
             NamWeighting.ForwardTraining(Stream, bx.View, gamma.View, beta.View, runningMean.View, runningVar.View, mean.View, invstd.View,
-                weights.View, workspace.View, by.View, shape);
+                weights.View, gate.View, workspace.View, by.View, shape);
         else if (nam)
             NamWeighting.ForwardInference(Stream, bx.View, gamma.View, beta.View, runningMean.View, runningVar.View, mean.View, invstd.View,
-                weights.View, by.View, shape);
+                weights.View, gate.View, by.View, shape);
         else if (training)
             BatchNorm2d.ForwardTraining(Stream, bx.View, gamma.View, beta.View, runningMean.View, runningVar.View, mean.View, invstd.View,
                 workspace.View, by.View, shape);
@@ -474,7 +475,7 @@ public abstract class NanParityTests(AcceleratorKind kind) : OpTest(kind)
         using var dg = Upload(new float[3]);
         using var db = Upload(new float[3]);
         if (nam)
-            NamWeighting.Backward(Stream, bx.View, bg.View, gamma.View, beta.View, mean.View, invstd.View, weights.View, workspace.View,
+            NamWeighting.Backward(Stream, bx.View, bg.View, gamma.View, beta.View, mean.View, invstd.View, weights.View, gate.View, workspace.View,
                 dx.View, dg.View, db.View, shape, training);
         else
             BatchNorm2d.Backward(Stream, bx.View, bg.View, gamma.View, beta.View, mean.View, invstd.View, workspace.View, dx.View, dg.View,

@@ -94,7 +94,7 @@ internal static class LauncherEmitter
             sb.AppendLine($"    private readonly struct HostBody({fields}) : {C}IHostKernel, {C}IIlgpuKernel");
             sb.AppendLine("    {");
             // Optimized from the first launch (a launch calls Execute a handful of times; see CpuGroupEmitter). The
-            // kernel method it calls tiers on its own unless it carries the same attribute (docs/kernel-language.md).
+            // kernel method it calls tiers on its own unless it carries the same attribute (docs/backends.md).
             sb.AppendLine("        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
             sb.AppendLine($"        public void Execute(long __start, long __end, {C}Index3D __extent, {C}Index3D __group)");
             sb.AppendLine("        {");

@@ -198,7 +198,7 @@ public static partial class Pooling
     }
 
     /// <summary>
-    /// One lane per output: output t of row n·C + c (of <paramref name="count"/>, starting at concatenated position
+    /// GPU-shaped: one lane per output: output t of row n·C + c (of <paramref name="count"/>, starting at concatenated position
     /// <paramref name="first"/>) is the mean of row t over W when t &lt; H, else of column t − H over H.
     /// </summary>
     [Kernel]
@@ -218,6 +218,41 @@ public static partial class Pooling
         {
             for (int h = 0; h < height; h++) sum += x[start + h * width + (t - height)];
             y[k] = sum / height;
+        }
+    }
+
+    /// <summary>
+    /// CPU-shaped: lane i owns plane i (of N·C) and writes its <paramref name="count"/> outputs from concatenated
+    /// position <paramref name="first"/>: each row's mean with <see cref="RowReductions.Sum"/>, then the columns' means
+    /// 16 at a time, a <see cref="Float16"/> of column sums down the rows in row order (as the GPU-shaped kernel adds
+    /// them); the last 16 columns overlap the previous chunk where W is not a multiple of 16 (the same sums, written
+    /// twice), and a plane narrower than 16 sums its columns one by one. The plane stays in L1 between the two passes.
+    /// </summary>
+    [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DirectionalAveragePoolForwardPlanes(Index1D i, int height, int width, int first, int count, ArrayView<float> x, ArrayView<float> y)
+    {
+        long start = (long)i.X * height * width;
+        long at = (long)i.X * count - first;
+        for (int t = first; t < Math.Min(first + count, height); t++) y[at + t] = RowReductions.Sum(x, start + (long)t * width, width) / width;
+        at += height;
+        int from = Math.Max(first - height, 0), to = first + count - height;
+        if (to - from < Float16.Count)
+        {
+            for (int w = from; w < to; w++)
+            {
+                float sum = 0f;
+                for (int h = 0; h < height; h++) sum += x[start + (long)h * width + w];
+                y[at + w] = sum / height;
+            }
+            return;
+        }
+        for (int w = from; w < to; w += Float16.Count)
+        {
+            int chunk = Math.Min(w, to - Float16.Count);
+            var sums = new Float16();
+            for (int h = 0; h < height; h++) sums += Float16.Load(x, start + (long)h * width + chunk);
+            (sums / height).Store(y, at + chunk);
         }
     }
 
@@ -296,6 +331,11 @@ public static partial class Pooling
         LaunchDirectional(stream, x, y, shape, shape.H, shape.W);
     }
 
-    private static void LaunchDirectional(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape, int first, int count) =>
-        DirectionalAveragePoolForwardKernel.Launch(stream, checked(shape.N * shape.C * count), shape.H, shape.W, first, count, x, y);
+    private static void LaunchDirectional(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, Shape4 shape, int first, int count)
+    {
+        if (KernelShape.GpuShaped(stream))
+            DirectionalAveragePoolForwardKernel.Launch(stream, checked(shape.N * shape.C * count), shape.H, shape.W, first, count, x, y);
+        else
+            DirectionalAveragePoolForwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, first, count, x, y);
+    }
 }

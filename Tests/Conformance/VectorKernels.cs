@@ -241,6 +241,10 @@ public abstract partial class ConformanceTests
         for (int k = 0; k < width; k++) a[offset + k] = k == 0 ? 1e8f : k == width / 2 ? -1e8f : 1f;
         a[offset + width - 1] = -0f;
         b[offset + width - 1] = 0f;
+        // Vector 1 has NaN in a, in b and in both, and +0 against −0, for Max/Min (a select-based form must keep them).
+        (a[offset + width], b[offset + width]) = (0f, -0f);
+        (a[offset + width + 1], b[offset + width + 2]) = (float.NaN, float.NaN);
+        (a[offset + width + 3], b[offset + width + 3]) = (float.NaN, float.NaN);
         const float s = 0.7f;
         var (expectedY, expectedH) = VectorKernels.ArithmeticReference(a[offset..], b[offset..], s, width, count);
         Assert.NotEqual(a.Skip(offset).Take(width).Aggregate((p, q) => p + q), expectedH[0]);

@@ -26,9 +26,10 @@ internal static class BenchCommand
         var elements = new Option<long>("--elements") { Description = "elements per stream of the copy/saxpy ceilings", DefaultValueFactory = _ => 16L << 20 };
         var compare = new Option<bool>("--compare-torch") { Description = "also time the seeds' PyTorch modules (tools/bench_torch.py, /usr/bin/python3 with torch)" };
         var json = new Option<FileInfo?>("--json") { Description = "write the module records as JSON" };
+        var profile = new Option<bool>("--profile") { Description = "after the timings, one forward+backward step per module and shape with every kernel launch timed (each one synchronized): where the time went" };
         var command = new Command("bench", "Time every attention module (forward, forward+backward, train mode) and the device's ceilings")
         {
-            accelerator, module, shape, options, elements, compare, json,
+            accelerator, module, shape, options, elements, compare, json, profile,
         };
         command.SetAction(parse =>
         {
@@ -130,6 +131,17 @@ internal static class BenchCommand
                     };
                 });
                 Output.WriteJson(file.FullName, output);
+            }
+            if (parse.GetValue(profile))
+            {
+                foreach (var m in moduleNames)
+                {
+                    foreach (var s in shapes)
+                    {
+                        Output.Console.MarkupLine(Markup.Escape($"{m} {s.N}×{s.C}×{s.H}×{s.W}, one forward+backward step after a warm-up one:"));
+                        Output.WriteProfile(ModuleBench.Profile(acc, m, moduleOptions, s));
+                    }
+                }
             }
             return 0;
         });

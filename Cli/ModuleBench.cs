@@ -66,10 +66,8 @@ internal static class ModuleBench
         layer.ResetParameters(5);
         layer.Train();
         var random = new Random(11);
-        float[] Values() => Enumerable.Range(0, checked((int)shape.Size)).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-        long[] dims = [shape.N, shape.C, shape.H, shape.W];
-        using var x = Tensor.FromArray(acc, Values(), dims);
-        using var gradY = Tensor.FromArray(acc, Values(), dims);
+        using var x = Input(acc, shape, random);
+        using var gradY = Input(acc, shape, random);
         string name = $"{acc.Kind} {acc.Name}";
         int[] shapeArray = [shape.N, shape.C, shape.H, shape.W];
 
@@ -96,6 +94,36 @@ internal static class ModuleBench
             double gbps = bytesPerElement * shape.Size / (ms * 1e6);
             return new Record(module, options, shapeArray, name, pass, time, gbps, copyGBps > 0 ? gbps / copyGBps : 0, 0, 0, passFlops / (ms * 1e6));
         }
+    }
+
+    /// <summary>A timed input of <paramref name="shape"/> (x, then dY from the same <paramref name="random"/>): uniform in [−1, 1).</summary>
+    private static Tensor Input(Accelerator acc, Shape4 shape, Random random) =>
+        Tensor.FromArray(acc, Enumerable.Range(0, checked((int)shape.Size)).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(),
+            [shape.N, shape.C, shape.H, shape.W]);
+
+    /// <summary>
+    /// Where one forward+backward step of <paramref name="module"/> on <paramref name="shape"/> spends its time: a
+    /// <see cref="KernelProfile"/> of the step after a warm-up step (compiles and first allocations excluded).
+    /// </summary>
+    public static KernelProfile Profile(Accelerator acc, string module, Dictionary<string, string> options, Shape4 shape)
+    {
+        using var layer = AttentionModules.Create(module, shape.C, options, acc);
+        layer.ResetParameters(5);
+        layer.Train();
+        var random = new Random(11);
+        using var x = Input(acc, shape, random);
+        using var gradY = Input(acc, shape, random);
+        void Step()
+        {
+            using var y = layer.Forward(x);
+            using var dx = layer.Backward(gradY);
+        }
+        Step();
+        acc.Synchronize();
+        using var profile = KernelProfile.Start(acc);
+        Step();
+        acc.Synchronize();
+        return profile;
     }
 
     /// <summary>

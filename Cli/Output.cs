@@ -73,7 +73,7 @@ internal static class Output
             table.AddRow(e.Kernel, e.Launches.ToString(CultureInfo.InvariantCulture), (e.Seconds * 1e3).ToString("F1", CultureInfo.InvariantCulture),
                 (e.Seconds * 1e3 / e.Launches).ToString("F3", CultureInfo.InvariantCulture),
                 (total > 0 ? 100 * e.Seconds / total : 0).ToString("F1", CultureInfo.InvariantCulture) + "%");
-        System.Console.WriteLine($"kernel profile (every launch synchronized): {total:F2} s in all");
+        System.Console.WriteLine($"kernel profile (every launch synchronized): {total * 1e3:F1} ms in all");
         Write(table);
     }
 

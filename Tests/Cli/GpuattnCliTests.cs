@@ -86,6 +86,21 @@ public sealed class GpuattnCliTests
     }
 
     [Fact]
+    public void BenchProfileNamesTheKernelsOfOneStep()
+    {
+        var (exit, stdout, stderr) = Run("bench", "--module", "cbam", "--shape", "1,16,6,5", "--elements", "4096", "--profile");
+        Assert.True(exit == 0, $"exit {exit}: {stderr}{stdout}");
+        Assert.Contains("cbam 1×16×6×5, one forward+backward step after a warm-up one:", stdout);
+        Assert.Matches(@"kernel profile \(every launch synchronized\): [\d.]+ ms in all", stdout);
+        // CBAM's forward pools over channels and its backward routes through them: both kernels have rows with launches.
+        var rows = stdout[stdout.IndexOf("kernel profile", StringComparison.Ordinal)..].Split('\n')
+            .Where(l => l.StartsWith("| ", StringComparison.Ordinal) && l.Contains('%')).ToList();
+        Assert.Contains(rows, r => r.Contains("ChannelMaxMeanPoolForward", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.Contains("ChannelMaxMeanPoolBackward", StringComparison.Ordinal));
+        Assert.All(rows, r => Assert.Matches(@"^\| \S+ +\| [1-9]\d* +\| [\d.]+ +\| [\d.]+ +\| [\d.]+% ", r));
+    }
+
+    [Fact]
     public void ModulesListsEveryModuleWithOptionsDefaultsAndKeys()
     {
         var (exit, stdout, stderr) = Run("modules", "--channels", "32");

@@ -62,12 +62,8 @@ internal static class ModuleBench
     public static IEnumerable<Record> Run(Accelerator acc, string module, Dictionary<string, string> options, Shape4 shape,
         double copyGBps, Action step)
     {
-        using var layer = AttentionModules.Create(module, shape.C, options, acc);
-        layer.ResetParameters(5);
-        layer.Train();
-        var random = new Random(11);
-        using var x = Input(acc, shape, random);
-        using var gradY = Input(acc, shape, random);
+        using var subject = Subject.Create(acc, module, options, shape);
+        var (layer, x, gradY) = subject;
         string name = $"{acc.Kind} {acc.Name}";
         int[] shapeArray = [shape.N, shape.C, shape.H, shape.W];
 
@@ -96,10 +92,30 @@ internal static class ModuleBench
         }
     }
 
-    /// <summary>A timed input of <paramref name="shape"/> (x, then dY from the same <paramref name="random"/>): uniform in [−1, 1).</summary>
-    private static Tensor Input(Accelerator acc, Shape4 shape, Random random) =>
-        Tensor.FromArray(acc, Enumerable.Range(0, checked((int)shape.Size)).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(),
-            [shape.N, shape.C, shape.H, shape.W]);
+    /// <summary>
+    /// What a timing or a profile runs: the module in train mode with seeded parameters, and x and dY of the shape,
+    /// uniform in [−1, 1) from one seeded generator.
+    /// </summary>
+    private sealed record Subject(Module Layer, Tensor X, Tensor GradY) : IDisposable
+    {
+        public static Subject Create(Accelerator acc, string module, Dictionary<string, string> options, Shape4 shape)
+        {
+            var layer = AttentionModules.Create(module, shape.C, options, acc);
+            layer.ResetParameters(5);
+            layer.Train();
+            var random = new Random(11);
+            Tensor Input() => Tensor.FromArray(acc, Enumerable.Range(0, checked((int)shape.Size)).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(),
+                [shape.N, shape.C, shape.H, shape.W]);
+            return new(layer, Input(), Input());
+        }
+
+        public void Dispose()
+        {
+            GradY.Dispose();
+            X.Dispose();
+            Layer.Dispose();
+        }
+    }
 
     /// <summary>
     /// Where one forward+backward step of <paramref name="module"/> on <paramref name="shape"/> spends its time: a
@@ -107,12 +123,8 @@ internal static class ModuleBench
     /// </summary>
     public static KernelProfile Profile(Accelerator acc, string module, Dictionary<string, string> options, Shape4 shape)
     {
-        using var layer = AttentionModules.Create(module, shape.C, options, acc);
-        layer.ResetParameters(5);
-        layer.Train();
-        var random = new Random(11);
-        using var x = Input(acc, shape, random);
-        using var gradY = Input(acc, shape, random);
+        using var subject = Subject.Create(acc, module, options, shape);
+        var (layer, x, gradY) = subject;
         void Step()
         {
             using var y = layer.Forward(x);

@@ -208,17 +208,24 @@ public static partial class Pooling
         int k = i;
         int t = first + k % count;
         long start = (long)(k / count) * height * width;
-        float sum = 0f;
         if (t < height)
         {
+            float sum = 0f;
             for (int w = 0; w < width; w++) sum += x[start + t * width + w];
             y[k] = sum / width;
         }
         else
         {
-            for (int h = 0; h < height; h++) sum += x[start + h * width + (t - height)];
-            y[k] = sum / height;
+            y[k] = ColumnMean(x, start, height, width, t - height);
         }
+    }
+
+    /// <summary>The mean of column <paramref name="w"/> of the plane at <paramref name="start"/>, summed down the rows in order.</summary>
+    private static float ColumnMean(ArrayView<float> x, long start, int height, int width, int w)
+    {
+        float sum = 0f;
+        for (int h = 0; h < height; h++) sum += x[start + (long)h * width + w];
+        return sum / height;
     }
 
     /// <summary>
@@ -239,12 +246,7 @@ public static partial class Pooling
         int from = Math.Max(first - height, 0), to = first + count - height;
         if (to - from < Float16.Count)
         {
-            for (int w = from; w < to; w++)
-            {
-                float sum = 0f;
-                for (int h = 0; h < height; h++) sum += x[start + (long)h * width + w];
-                y[at + w] = sum / height;
-            }
+            for (int w = from; w < to; w++) y[at + w] = ColumnMean(x, start, height, width, w);
             return;
         }
         for (int w = from; w < to; w += Float16.Count)

@@ -19,10 +19,10 @@ namespace GpuAttention.Attention;
 /// </code>
 /// Backward, with s = σ(a): dA[n,c] = s(1 − s)·Σ_hw dY·x (<see cref="SigmoidGating"/>, which also writes dY ⊙ s);
 /// dP, dW1, dW2 (db1, db2) from the MLP's backward (<see cref="ChannelMlp.PooledBackward"/>); and
-/// dX = dY ⊙ s + dP[n,c] / (H·W), the second term through the pool's backward.
+/// dX = dY ⊙ s + dP[n,c] / (H·W), the second term added in place by the pool's backward.
 ///
-/// Ops: <see cref="Pooling.GlobalAverageForward"/>, <see cref="ChannelMlp.PooledForward"/>, then the sigmoid fused
-/// into the per-channel <see cref="SigmoidGating.Forward"/>. Forward keeps x (the caller's), p and a for backward.
+/// Ops: <see cref="ChannelAttention.Forward"/> (pool, MLP, sigmoid and scale: one launch on a CPU device, the three
+/// parts on a GPU). Forward keeps x (the caller's), p and a for backward.
 /// </summary>
 public sealed class SeAttention : Module
 {
@@ -75,14 +75,11 @@ public sealed class SeAttention : Module
         var shape = CheckInput(x, Channels);
         input = null;
         var stream = Accelerator.DefaultStream;
-        var pooledShape = shape with { H = 1, W = 1 };
         pooled = Saved(shape.N, shape.C, 1, 1);
         logits = Saved(shape.N, shape.C, 1, 1);
         var y = Output([.. x.Shape]);
-        Pooling.GlobalAverageForward(stream, x.View, pooled.View, shape);
-        ChannelMlp.PooledForward(stream, pooled.View, pooledShape, Reduction, w1.Value.View, b1?.Value.View ?? default,
-            w2.Value.View, b2?.Value.View ?? default, logits.View);
-        SigmoidGating.Forward(stream, x.View, logits.View, y.View, shape, GatePattern.PerChannel);
+        ChannelAttention.Forward(stream, x.View, shape, Reduction, w1.Value.View, b1?.Value.View ?? default, w2.Value.View,
+            b2?.Value.View ?? default, pooled.View, logits.View, y.View);
         input = x;
         return y;
     });
@@ -96,7 +93,6 @@ public sealed class SeAttention : Module
         var pooledShape = shape with { H = 1, W = 1 };
         var dLogits = Scratch(shape.N, shape.C, 1, 1);
         var dPooled = Scratch(shape.N, shape.C, 1, 1);
-        var dInputPool = Scratch([.. x.Shape]);
         var workspace = Scratch(ChannelMlp.BackwardWorkspaceLength(pooledShape, Reduction));
         var dx = Output([.. x.Shape]);
         // dX = dY ⊙ σ(a), dA = σ'(a)·Σ_hw dY·x.
@@ -104,9 +100,8 @@ public sealed class SeAttention : Module
         ChannelMlp.PooledBackward(stream, pooled!.View, dLogits.View, pooledShape, Reduction, w1.Value.View, b1?.Value.View ?? default,
             w2.Value.View, b2?.Value.View ?? default, dPooled.View, w1.Gradient.View, b1?.Gradient.View ?? default,
             w2.Gradient.View, b2?.Gradient.View ?? default, workspace.View);
-        // dX += dP / (H·W): the pool's backward overwrites, so it goes through a scratch tensor and an axpy.
-        Pooling.GlobalAverageBackward(stream, dPooled.View, dInputPool.View, shape);
-        Accumulate.Add(stream, dInputPool.View, dx.View);
+        // dX += dP / (H·W), added in place by the pool's backward.
+        Pooling.GlobalAverageBackward(stream, dPooled.View, dx.View, shape, accumulate: true);
         return dx;
     });
 }

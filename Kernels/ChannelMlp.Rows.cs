@@ -20,9 +20,13 @@ public static partial class ChannelMlp
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMlpPooledForwardRows(Index1D i, int hasBias, int channels, int hidden, ArrayView<float> p, ArrayView<float> w1,
+        ArrayView<float> b1, ArrayView<float> w2, ArrayView<float> b2, ArrayView<float> units, ArrayView<float> output) =>
+        PooledForwardRow(i, hasBias, channels, hidden, p, w1, b1, w2, b2, units, output);
+
+    /// <summary>The body of <see cref="ChannelMlpPooledForwardRows"/> for vector n (also SE's fused path, <see cref="ChannelAttention"/>).</summary>
+    internal static void PooledForwardRow(int n, int hasBias, int channels, int hidden, ArrayView<float> p, ArrayView<float> w1,
         ArrayView<float> b1, ArrayView<float> w2, ArrayView<float> b2, ArrayView<float> units, ArrayView<float> output)
     {
-        int n = i;
         int input = n * channels;
         int unit = n * hidden;
         for (int j = 0; j < hidden; j++)

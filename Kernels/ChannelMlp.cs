@@ -281,7 +281,7 @@ public static partial class ChannelMlp
     }
 
     // Checks the shape, the reduction and the weights; returns C/r.
-    private static int CheckWeights(string op, Shape4 shape, int reduction, ArrayView<float> w1, ArrayView<float> b1, ArrayView<float> w2, ArrayView<float> b2)
+    internal static int CheckWeights(string op, Shape4 shape, int reduction, ArrayView<float> w1, ArrayView<float> b1, ArrayView<float> w2, ArrayView<float> b2)
     {
         OpChecks.Shape(op, "shape", shape);
         OpChecks.That(shape.Size <= int.MaxValue, op, "shape", $"shape {shape} has {shape.Size} elements, more than {int.MaxValue}");

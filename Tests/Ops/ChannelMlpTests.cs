@@ -105,6 +105,90 @@ public abstract class ChannelMlpTests(AcceleratorKind kind) : OpTest(kind)
         CheckGradients(actual, m, expected, magnitude, $"pooled backward {shape} r={r} bias={bias}");
     }
 
+    /// <summary>
+    /// SE's fused channel attention (<see cref="ChannelAttention"/>): planes of one element, of whole vectors (16) and
+    /// with a tail (99, 323), N = 1 and several images; each with each <see cref="KernelShape"/> and bias.
+    /// </summary>
+    public static TheoryData<bool, int, int, int, int, int, bool> AttentionCases()
+    {
+        var data = new TheoryData<bool, int, int, int, int, int, bool>();
+        var shapes = new (int N, int C, int H, int W, int R)[] { (2, 6, 7, 5, 2), (3, 16, 1, 1, 16), (3, 32, 4, 4, 16), (2, 64, 9, 11, 4), (1, 4, 19, 17, 2) };
+        foreach (bool gpuShaped in new[] { true, false })
+            foreach (var s in shapes)
+                foreach (bool bias in new[] { true, false })
+                    data.Add(gpuShaped, s.N, s.C, s.H, s.W, s.R, bias);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AttentionCases))]
+    public void ChannelAttentionForwardMatchesReference(bool gpuShaped, int n, int c, int h, int w, int r, bool bias)
+    {
+        using var kernels = KernelShape.Force(gpuShaped);
+        var shape = new Shape4(n, c, h, w);
+        var m = new Model(shape, r, bias, 800 + c + h);
+        using var bx = Upload(m.X);
+        using var weights = new DeviceWeights(this, m);
+        using var pooled = Poisoned<float>(n * c);
+        using var logits = Poisoned<float>(n * c);
+        using var by = Poisoned<float>(shape.Size);
+        ChannelAttention.Forward(Stream, bx.View, shape, r, weights.W1.View, weights.B1View, weights.W2.View, weights.B2View, pooled.View,
+            logits.View, by.View);
+        var expected = ChannelAttention.ForwardReference(m.X, shape, r, m.W1, m.B1, m.W2, m.B2);
+        var magnitude = ChannelAttention.ForwardReference(Abs(m.X), shape, r, Abs(m.W1), AbsOrNull(m.B1), Abs(m.W2), AbsOrNull(m.B2));
+        string what = $"channel attention {shape} r={r} bias={bias}";
+        Verify.Close(Download(pooled), expected.Pooled, 1e-6 * magnitude.Pooled.Max(), Rtol, $"{what}: pooled");
+        Verify.Close(Download(logits), expected.Logits, 1e-6 * magnitude.Logits.Max(), Rtol, $"{what}: logits");
+        Verify.Close(Download(by), expected.Y, 1e-6 * magnitude.Y.Max(), Rtol, $"{what}: y");
+    }
+
+    /// <summary>The CPU-shaped fused kernel computes every value as the parts' CPU-shaped kernels do: the same bits.</summary>
+    [Fact]
+    public void FusedChannelAttentionGivesTheBitsOfItsParts()
+    {
+        using var kernels = KernelShape.Force(false);
+        var shape = new Shape4(3, 32, 9, 11);
+        const int r = 4;
+        var m = new Model(shape, r, bias: true, 900);
+        using var bx = Upload(m.X);
+        using var weights = new DeviceWeights(this, m);
+        using var pooled = Poisoned<float>(shape.N * shape.C);
+        using var logits = Poisoned<float>(shape.N * shape.C);
+        using var y = Poisoned<float>(shape.Size);
+        using var partPooled = Poisoned<float>(shape.N * shape.C);
+        using var partLogits = Poisoned<float>(shape.N * shape.C);
+        using var partY = Poisoned<float>(shape.Size);
+        ChannelAttention.Forward(Stream, bx.View, shape, r, weights.W1.View, weights.B1View, weights.W2.View, weights.B2View, pooled.View,
+            logits.View, y.View);
+        Pooling.GlobalAverageForward(Stream, bx.View, partPooled.View, shape);
+        ChannelMlp.PooledForward(Stream, partPooled.View, shape with { H = 1, W = 1 }, r, weights.W1.View, weights.B1View, weights.W2.View,
+            weights.B2View, partLogits.View);
+        SigmoidGating.Forward(Stream, bx.View, partLogits.View, partY.View, shape, GatePattern.PerChannel);
+        Assert.Equal(Download(partPooled), Download(pooled));
+        Assert.Equal(Download(partLogits), Download(logits));
+        Assert.Equal(Download(partY), Download(y));
+    }
+
+    [Fact]
+    public void ChannelAttentionNamesAMisSizedOutput()
+    {
+        var shape = new Shape4(2, 8, 3, 3);
+        var m = new Model(shape, 2, bias: false, 950);
+        using var x = Upload(m.X);
+        using var weights = new DeviceWeights(this, m);
+        using var pooled = Poisoned<float>(16);
+        using var logits = Poisoned<float>(15);
+        using var y = Poisoned<float>(shape.Size);
+        var error = Assert.Throws<ArgumentException>(() => ChannelAttention.Forward(Stream, x.View, shape, 2, weights.W1.View, default,
+            weights.W2.View, default, pooled.View, logits.View, y.View));
+        Assert.Equal("ChannelAttention.Forward: logits has 15 elements, expected 16 for [2, 8, 1, 1] (Parameter 'logits')", error.Message);
+        error = Assert.Throws<ArgumentException>(() => ChannelAttention.Forward(Stream, x.View, shape, 3, weights.W1.View, default,
+            weights.W2.View, default, pooled.View, pooled.View, y.View));
+        Assert.Equal("ChannelAttention.Forward: channels 8 are not divisible by reduction 3", error.Message);
+        Verify.Untouched(Download(y), "y");
+        Verify.Untouched(Download(pooled), "pooled");
+    }
+
     [Theory]
     [InlineData(true, false, true)]
     [InlineData(true, true, true)]

@@ -260,6 +260,16 @@ public static partial class Conv2d
     {
         if (options.KernelSize == 1) shape = shape with { H = 1, W = shape.Plane };
         int k = options.KernelSize, plane = shape.Plane;
+        int segments = RowsWidth(shape.W) / Segment;
+        int lanes = options.Groups * Blocks(dstChannels / options.Groups) * shape.H * segments;
+        if (k == 1 && shape.W >= Segment)
+        {
+            // A 1×1 has no halo and a row of 16 or more needs no columns past its end (the last segment overlaps the
+            // one before): the source is its own padded plane, and one launch does it.
+            Conv2dRowsKernel.Launch(stream, shape.N * lanes, srcChannels, dstChannels, options.Groups, 1, 1, shape.W, shape.W, segments,
+                transposed ? 1 : 0, hasBias ? 1 : 0, src, weight, hasBias ? bias : weight, dst);
+            return;
+        }
         int paddedHeight = shape.H + k - 1, paddedWidth = RowsWidth(shape.W) + k - 1;
         int dstWidth = Math.Max(shape.W, Segment);
         bool crop = dstWidth != shape.W;
@@ -274,8 +284,7 @@ public static partial class Conv2d
             var rows = crop ? scratch.SubView(images * paddedPerImage, images * rowsPerImage) : to;
             Conv2dPadRowsKernel.Launch(stream, images * srcChannels * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, replicate,
                 from, padded);
-            int segments = RowsWidth(shape.W) / Segment;
-            Conv2dRowsKernel.Launch(stream, images * options.Groups * Blocks(dstChannels / options.Groups) * shape.H * segments, srcChannels,
+            Conv2dRowsKernel.Launch(stream, images * lanes, srcChannels,
                 dstChannels, options.Groups, k, shape.H, paddedWidth, dstWidth, segments, transposed ? 1 : 0, hasBias ? 1 : 0, padded, weight,
                 hasBias ? bias : weight, rows);
             if (crop) Conv2dCropRowsKernel.Launch(stream, images * dstChannels * shape.H, shape.W, dstWidth, rows, to);

@@ -38,6 +38,8 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
         (2, 6, 7, 5, 10, 1, 1, true, Conv2dPadding.Zeros),   // 1×1, CA's C → mip
         (3, 12, 5, 1, 6, 1, 3, false, Conv2dPadding.Zeros),   // 1×1, groups
         (1, 3, 1, 9, 5, 1, 1, true, Conv2dPadding.Replicate),   // 1×1, H = 1
+        (2, 8, 28, 1, 12, 1, 2, true, Conv2dPadding.Zeros),   // 1×1 on CA's H + W = 28: rows read in place, the last segment overlapping
+        (1, 5, 4, 4, 3, 1, 1, false, Conv2dPadding.Zeros),   // 1×1, plane 16: one segment read in place
         (2, 6, 7, 5, 4, 3, 2, true, Conv2dPadding.Zeros),   // 3×3 direct
         (1, 3, 1, 9, 3, 3, 3, false, Conv2dPadding.Replicate),   // 3×3, H = 1: every row tap clamps to row 0
         (3, 12, 5, 1, 8, 5, 4, true, Conv2dPadding.Replicate),   // 5×5, W = 1

@@ -233,7 +233,8 @@ public static partial class Pooling
     /// position <paramref name="first"/>: each row's mean with <see cref="RowReductions.Sum"/>, then the columns' means
     /// 16 at a time, a <see cref="Float16"/> of column sums down the rows in row order (as the GPU-shaped kernel adds
     /// them); the last 16 columns overlap the previous chunk where W is not a multiple of 16 (the same sums, written
-    /// twice), and a plane narrower than 16 sums its columns one by one. The plane stays in L1 between the two passes.
+    /// twice). A plane narrower than 16 sums its rows, then its columns, four at a time (independent sums, each in order).
+    /// The plane stays in L1 between the two passes.
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -241,12 +242,52 @@ public static partial class Pooling
     {
         long start = (long)i.X * height * width;
         long at = (long)i.X * count - first;
-        for (int t = first; t < Math.Min(first + count, height); t++) y[at + t] = RowReductions.Sum(x, start + (long)t * width, width) / width;
+        int t = first, rows = Math.Min(first + count, height);
+        if (width < Float16.Count)
+        {
+            // Rows shorter than a vector: four rows at a time, four independent sums each in order (one add's latency
+            // per element in one chain would bound it).
+            for (; t + 4 <= rows; t += 4)
+            {
+                long row = start + (long)t * width;
+                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+                for (int w = 0; w < width; w++)
+                {
+                    s0 += x[row + w];
+                    s1 += x[row + width + w];
+                    s2 += x[row + 2 * width + w];
+                    s3 += x[row + 3 * width + w];
+                }
+                y[at + t] = s0 / width;
+                y[at + t + 1] = s1 / width;
+                y[at + t + 2] = s2 / width;
+                y[at + t + 3] = s3 / width;
+            }
+        }
+        for (; t < rows; t++) y[at + t] = RowReductions.Sum(x, start + (long)t * width, width) / width;
         at += height;
         int from = Math.Max(first - height, 0), to = first + count - height;
         if (to - from < Float16.Count)
         {
-            for (int w = from; w < to; w++) y[at + w] = ColumnMean(x, start, height, width, w);
+            // Columns four at a time, likewise, each summed down the rows in order.
+            int w = from;
+            for (; w + 4 <= to; w += 4)
+            {
+                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+                for (int h = 0; h < height; h++)
+                {
+                    long e = start + (long)h * width + w;
+                    s0 += x[e];
+                    s1 += x[e + 1];
+                    s2 += x[e + 2];
+                    s3 += x[e + 3];
+                }
+                y[at + w] = s0 / height;
+                y[at + w + 1] = s1 / height;
+                y[at + w + 2] = s2 / height;
+                y[at + w + 3] = s3 / height;
+            }
+            for (; w < to; w++) y[at + w] = ColumnMean(x, start, height, width, w);
             return;
         }
         for (int w = from; w < to; w += Float16.Count)

@@ -56,7 +56,12 @@ public static partial class BatchNorm2d
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBackwardCombine(Index1D c, ArrayView<float> partials, int chunks, int channels,
-        ArrayView<float> dGamma, ArrayView<float> dBeta, ArrayView<float> totals)
+        ArrayView<float> dGamma, ArrayView<float> dBeta, ArrayView<float> totals) =>
+        CombineSums(c, partials, chunks, channels, dGamma, dBeta, totals);
+
+    /// <summary>The body of <see cref="BatchNormBackwardCombine"/> for channel c.</summary>
+    private static void CombineSums(int c, ArrayView<float> partials, int chunks, int channels, ArrayView<float> dGamma, ArrayView<float> dBeta,
+        ArrayView<float> totals)
     {
         float sum = 0f, dot = 0f;
         for (int k = 0; k < chunks; k++)
@@ -74,13 +79,14 @@ public static partial class BatchNorm2d
     /// <summary>
     /// CPU-shaped <see cref="BatchNormBackwardPartialSums"/>: lane i = c·chunks + k sums Σ g and Σ g·x̂ over images
     /// [k·perChunk, (k + 1)·perChunk) of channel c, plane by plane along unit-stride rows, two running sums each
-    /// (p even, odd), into <c>partials[i·2 + {0, 1}]</c> for <see cref="BatchNormBackwardCombine"/>.
+    /// (p even, odd), into <c>partials[i·2 + {0, 1}]</c> for <see cref="BatchNormBackwardCombine"/>; with one chunk the
+    /// lane combines its channel's own partials right away (the same code), and the combine launch is not needed.
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBackwardPartialSumsRows(Index1D i, int channels, int plane, int batch, int chunks, int perChunk, int relu,
         ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> mean, ArrayView<float> invstd, ArrayView<float> gamma,
-        ArrayView<float> beta, ArrayView<float> partials)
+        ArrayView<float> beta, ArrayView<float> partials, ArrayView<float> dGamma, ArrayView<float> dBeta, ArrayView<float> totals)
     {
         int lane = i;
         int c = lane / chunks;
@@ -112,6 +118,7 @@ public static partial class BatchNorm2d
         }
         partials[lane * 2] = sum0 + sum1;
         partials[lane * 2 + 1] = dot0 + dot1;
+        if (chunks == 1) CombineSums(c, partials, 1, channels, dGamma, dBeta, totals);
     }
 
     /// <summary>g = dY, or 0 where the fused ReLU's input γ·x̂ + β is not above 0 (PyTorch's threshold_backward).</summary>
@@ -197,7 +204,8 @@ public static partial class BatchNorm2d
         {
             (chunks, int perChunk) = ImageChunks(shape);
             BatchNormBackwardPartialSumsRowsKernel.Launch(stream, shape.C * chunks, shape.C, shape.Plane, shape.N, chunks, perChunk, relu ? 1 : 0,
-                x, dOut, mean, invstd, gamma, beta, workspace.SubView(0, 2L * shape.C * chunks));
+                x, dOut, mean, invstd, gamma, beta, workspace.SubView(0, 2L * shape.C * chunks), dGamma, dBeta, totals);
+            if (chunks == 1) return totals;
         }
         var partials = workspace.SubView(0, 2L * shape.C * chunks);
         BatchNormBackwardCombineKernel.Launch(stream, shape.C, partials, chunks, shape.C, dGamma, dBeta, totals);

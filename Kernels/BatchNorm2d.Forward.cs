@@ -102,6 +102,11 @@ public static partial class BatchNorm2d
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormCombineStatistics(Index1D c, ArrayView<float> partials, int chunks, float eps, float momentum,
+        ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvstd) =>
+        CombineStatistics(c, partials, chunks, eps, momentum, runningMean, runningVar, saveMean, saveInvstd);
+
+    /// <summary>The body of <see cref="BatchNormCombineStatistics"/> for channel c.</summary>
+    private static void CombineStatistics(int c, ArrayView<float> partials, int chunks, float eps, float momentum,
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvstd)
     {
         float n = 0f, mean = 0f, m2 = 0f;
@@ -141,12 +146,14 @@ public static partial class BatchNorm2d
     /// channel c, plane by plane: the plane's mean from a 16-wide sum, its M2 = Σ(x − plane mean)² from a second
     /// pass over the same plane (still in cache), then Chan's merge into the lane's running (count, mean, M2) in image
     /// order. Writes <c>partials[i·3 + {0, 1, 2}]</c> in <see cref="BatchNormPartialStatistics"/>'s layout, so
-    /// <see cref="BatchNormCombineStatistics"/> merges them the same way.
+    /// <see cref="BatchNormCombineStatistics"/> merges them the same way; with one chunk the lane merges its channel's
+    /// own partial right away (the same code), and the combine launch is not needed.
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormPartialStatisticsRows(Index1D i, int channels, int plane, int batch, int chunks, int perChunk,
-        ArrayView<float> x, ArrayView<float> partials)
+        ArrayView<float> x, ArrayView<float> partials, float eps, float momentum, ArrayView<float> runningMean, ArrayView<float> runningVar,
+        ArrayView<float> saveMean, ArrayView<float> saveInvstd)
     {
         int lane = i;
         int c = lane / chunks;
@@ -169,6 +176,7 @@ public static partial class BatchNorm2d
         partials[lane * 3] = count;
         partials[lane * 3 + 1] = mean;
         partials[lane * 3 + 2] = m2;
+        if (chunks == 1) CombineStatistics(c, partials, 1, eps, momentum, runningMean, runningVar, saveMean, saveInvstd);
     }
 
     /// <summary>
@@ -279,7 +287,8 @@ public static partial class BatchNorm2d
         {
             (chunks, int perChunk) = ImageChunks(shape);
             BatchNormPartialStatisticsRowsKernel.Launch(stream, shape.C * chunks, shape.C, shape.Plane, shape.N, chunks, perChunk, x,
-                workspace.SubView(0, 3L * shape.C * chunks));
+                workspace.SubView(0, 3L * shape.C * chunks), eps, momentum, runningMean, runningVar, saveMean, saveInvstd);
+            if (chunks == 1) return;
         }
         var partials = workspace.SubView(0, 3L * shape.C * chunks);
         BatchNormCombineStatisticsKernel.Launch(stream, shape.C, partials, chunks, eps, momentum, runningMean, runningVar, saveMean, saveInvstd);

@@ -6,7 +6,8 @@ namespace GpuAttention.Kernels;
 /// <summary>
 /// The CPU-shaped K×K convolution (every K; see <c>Conv2d.cs</c> for the math), chosen on CPU devices
 /// (<see cref="KernelShape"/>): a direct convolution along rows in <see cref="Float16"/> vectors, with no im2col, no
-/// barrier and no branch in its loops. A 1×1 reads each plane as one row (H = 1, W = H·W).
+/// barrier and no branch in its loops. A 1×1 reads each plane as one row (H = 1, W = H·W), in place (no padding, one
+/// launch) when the row is 16 or longer.
 ///
 /// <see cref="Conv2dPadRows"/> first copies the source into padded planes, H + K − 1 rows of
 /// <c>RowsWidth(W) + K − 1</c> floats (W rounded up to 16, plus the halo): row hp, column wp holds src[r(hp − p),

@@ -22,8 +22,9 @@ internal static class CpuKernelRunner
         var (extent, group) = shape.Grouped ? (shape.Grid, shape.Group) : (shape.Extent, default);
         long total = extent.Size;
         if (total == 0) return;
-        // Lanes or groups [0, probe) are the sample: 1/64 of the launch, at least 16, at most 4096.
-        long probe = Math.Min(total, Math.Clamp(total / 64, 16, 4096));
+        // Lanes or groups [0, probe) are the sample: 1/64 of the launch, at least 1, at most 4096. Not at least 16: a
+        // launch of a few heavy lanes (one per image: SE's fused channel attention at N = 8) would run whole as the sample.
+        long probe = Math.Clamp(total / 64, 1, 4096);
         long started = Stopwatch.GetTimestamp();
         body.Execute(0, probe, extent, group);
         if (probe == total) return;

@@ -220,6 +220,28 @@ public static partial class Pooling
         }
     }
 
+    /// <summary>
+    /// <c>y[to + j] = Σ_k x[start + j·laneStride + k·step] / length</c> over k &lt; <paramref name="length"/>, for j = 0..3:
+    /// four rows (step 1) or four columns (step W) of a plane at once, four independent sums each in order, where one
+    /// sum alone would wait an add's latency per element.
+    /// </summary>
+    private static void FourMeans(ArrayView<float> x, long start, int laneStride, int step, int length, ArrayView<float> y, long to)
+    {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        for (int k = 0; k < length; k++)
+        {
+            long e = start + (long)k * step;
+            s0 += x[e];
+            s1 += x[e + laneStride];
+            s2 += x[e + 2 * laneStride];
+            s3 += x[e + 3 * laneStride];
+        }
+        y[to] = s0 / length;
+        y[to + 1] = s1 / length;
+        y[to + 2] = s2 / length;
+        y[to + 3] = s3 / length;
+    }
+
     /// <summary>The mean of column <paramref name="w"/> of the plane at <paramref name="start"/>, summed down the rows in order.</summary>
     private static float ColumnMean(ArrayView<float> x, long start, int height, int width, int w)
     {
@@ -245,24 +267,8 @@ public static partial class Pooling
         int t = first, rows = Math.Min(first + count, height);
         if (width < Float16.Count)
         {
-            // Rows shorter than a vector: four rows at a time, four independent sums each in order (one add's latency
-            // per element in one chain would bound it).
-            for (; t + 4 <= rows; t += 4)
-            {
-                long row = start + (long)t * width;
-                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-                for (int w = 0; w < width; w++)
-                {
-                    s0 += x[row + w];
-                    s1 += x[row + width + w];
-                    s2 += x[row + 2 * width + w];
-                    s3 += x[row + 3 * width + w];
-                }
-                y[at + t] = s0 / width;
-                y[at + t + 1] = s1 / width;
-                y[at + t + 2] = s2 / width;
-                y[at + t + 3] = s3 / width;
-            }
+            // Rows shorter than a vector: four rows at a time.
+            for (; t + 4 <= rows; t += 4) FourMeans(x, start + (long)t * width, width, 1, width, y, at + t);
         }
         for (; t < rows; t++) y[at + t] = RowReductions.Sum(x, start + (long)t * width, width) / width;
         at += height;
@@ -271,22 +277,7 @@ public static partial class Pooling
         {
             // Columns four at a time, likewise, each summed down the rows in order.
             int w = from;
-            for (; w + 4 <= to; w += 4)
-            {
-                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-                for (int h = 0; h < height; h++)
-                {
-                    long e = start + (long)h * width + w;
-                    s0 += x[e];
-                    s1 += x[e + 1];
-                    s2 += x[e + 2];
-                    s3 += x[e + 3];
-                }
-                y[at + w] = s0 / height;
-                y[at + w + 1] = s1 / height;
-                y[at + w + 2] = s2 / height;
-                y[at + w + 3] = s3 / height;
-            }
+            for (; w + 4 <= to; w += 4) FourMeans(x, start + w, 1, width, height, y, at + w);
             for (; w < to; w++) y[at + w] = ColumnMean(x, start, height, width, w);
             return;
         }

@@ -187,6 +187,10 @@ internal sealed partial class CEmitter
         string Receiver() => Expr(((MemberAccessExpressionSyntax)invocation.Expression).Expression);
         switch (method.Name)
         {
+            case "Load" when method.IsStatic && args.Count == 3:
+                return PartialVectorRun(invocation, args, width, "Load") is { } run ? $"ga_loadn{width}({run})" : "0";
+            case "Store" when !method.IsStatic && args.Count == 3:
+                return PartialVectorRun(invocation, args, width, "Store") is { } into ? $"ga_storen{width}({Receiver()}, {into})" : "0";
             case "Load" when method.IsStatic:
                 return VectorAddress(invocation, args, width, "Load") is { } from ? $"ga_load{width}({from})" : "0";
             case "Store" when !method.IsStatic:
@@ -200,21 +204,34 @@ internal sealed partial class CEmitter
             case "Max" when !method.IsStatic:
                 return $"ga_hmax{width}({Receiver()})";
         }
-        Report(Diagnostics.UnsupportedCall, invocation, method.ToDisplayString(), "it is not a vector operation of the kernel language (Load, Store, FusedMultiplyAdd, Max, Min, Sum, Max())");
+        Report(Diagnostics.UnsupportedCall, invocation, method.ToDisplayString(), "it is not a vector operation of the kernel language (Load, Store, their partial forms with a lane count, FusedMultiplyAdd, Max, Min, Sum, Max())");
         return "0";
     }
 
     /// <summary>The address of the first element a vector load or store touches: checked against all of them in checked mode.</summary>
     private string? VectorAddress(InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args, int width, string operation)
     {
+        if (!OnGlobalView(invocation, args, width, operation)) return null;
+        string view = Expr(args[0].Expression), index = Expr(args[1].Expression);
+        return checkedMode ? $"ga_atv_float({view}, ({target.Long})({index}), {width})" : $"({view}.ptr + {index})";
+    }
+
+    /// <summary>
+    /// The view, index and lane count of a partial load or store (<c>Load(view, index, count)</c>): its prelude function
+    /// clamps the count and checks that many elements in checked mode.
+    /// </summary>
+    private string? PartialVectorRun(InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args, int width, string operation) =>
+        OnGlobalView(invocation, args, width, operation)
+            ? $"{Expr(args[0].Expression)}, ({target.Long})({Expr(args[1].Expression)}), {Expr(args[2].Expression)}"
+            : null;
+
+    /// <summary>False, with the error, where a vector load or store names a view of shared memory.</summary>
+    private bool OnGlobalView(InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args, int width, string operation)
+    {
         var view = args[0].Expression;
-        if (IsSharedViewExpression(view))
-        {
-            Report(Diagnostics.VectorOnSharedMemory, invocation, $"Float{width}.{operation}", view.ToString());
-            return null;
-        }
-        string index = Expr(args[1].Expression);
-        return checkedMode ? $"ga_atv_float({Expr(view)}, ({target.Long})({index}), {width})" : $"({Expr(view)}.ptr + {index})";
+        if (!IsSharedViewExpression(view)) return true;
+        Report(Diagnostics.VectorOnSharedMemory, invocation, $"Float{width}.{operation}", view.ToString());
+        return false;
     }
 
     /// <summary>

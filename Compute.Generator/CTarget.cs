@@ -214,10 +214,33 @@ internal abstract class CTarget
                 sb.AppendLine($"{fn} {t} ga_vmax{n}({t} a, {t} b) {{ {t} r;{Lanes(k => $"ga_max_f(a{Lane(k)}, b{Lane(k)})")} return r; }}");
                 sb.AppendLine($"{fn} {t} ga_vmin{n}({t} a, {t} b) {{ {t} r;{Lanes(k => $"ga_min_f(a{Lane(k)}, b{Lane(k)})")} return r; }}");
             }
+            AppendPartialVectors(sb, n, checkedViews);
             sb.AppendLine(Fold("ga_hsum", (a, b) => $"({a} + {b})"));
             sb.AppendLine(Fold("ga_hmax", (a, b) => $"ga_max_f({a}, {b})"));
         }
     }
+
+    /// <summary>
+    /// The partial load and store of width <paramref name="n"/>: the first c lanes (clamped to 0..N) against
+    /// <c>view[i .. i + c)</c>, the other lanes 0 on a load and not written on a store, c elements checked in checked mode.
+    /// With native vectors a load whose whole vector lies inside the view reads it at once and zeroes the lanes from c
+    /// with one select (the elements past c are read, not used: no other lane's memory is written); else, and for
+    /// every store of fewer than N lanes, element by element.
+    /// </summary>
+    private void AppendPartialVectors(StringBuilder sb, int n, bool checkedViews)
+    {
+        string fn = FunctionQualifier, p = GlobalPointer("float"), t = VectorType(n), l = Long;
+        string start = $"c = c < 0 ? 0 : c > {n} ? {n} : c; {p} p = {(checkedViews ? "ga_atv_float(v, i, c)" : "v.ptr + i")};";
+        string Each(System.Func<int, string> lane) => string.Concat(Enumerable.Range(0, n).Select(lane));
+        string whole = NativeVectors
+            ? $" if (i + {n} <= v.len) return select(({t})(0.0f), vload{n}(0, p), ({VectorIndexType(n)})({string.Join(", ", Enumerable.Range(0, n))}) < ({VectorIndexType(n)})(c));"
+            : "";
+        sb.AppendLine($"{fn} {t} ga_loadn{n}(ga_view_float v, {l} i, int c) {{ {start}{whole} {t} r;{Each(k => $" r{Lane(k)} = {k} < c ? p[{k}] : 0.0f;")} return r; }}");
+        sb.AppendLine($"{fn} void ga_storen{n}({t} x, ga_view_float v, {l} i, int c) {{ {start} if (c == {n}) {{ ga_store{n}(x, p); return; }}{Each(k => $" if ({k} < c) p[{k}] = x{Lane(k)};")} }}");
+    }
+
+    /// <summary>The integer vector a native vector of <paramref name="width"/> floats selects with (OpenCL's <c>intN</c>).</summary>
+    protected virtual string VectorIndexType(int width) => "";
 
     /// <summary>True where the C dialect has float vectors with arithmetic, loads, stores and fma built in (OpenCL).</summary>
     protected virtual bool NativeVectors => false;
@@ -422,6 +445,7 @@ internal abstract class CTarget
 
         public override string VectorType(int width) => $"float{width}";
         protected override bool NativeVectors => true;
+        protected override string VectorIndexType(int width) => $"int{width}";
         protected override string Lane(int k) => $".s{k:x}";
 
         protected override string Header(bool usesDouble) =>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace GpuAttention.Compute;
 
@@ -34,9 +35,46 @@ public readonly struct Float16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Float16 Load(ArrayView<float> view, long index) => new(Vector512.LoadUnsafe(ref view.Run(index, Count)));
 
-    /// <summary>Writes the lanes to <c>view[index .. index + 16)</c>, every element inside the view, as <see cref="Load"/>.</summary>
+    /// <summary>Writes the lanes to <c>view[index .. index + 16)</c>, every element inside the view, as <see cref="Load(ArrayView{float}, long)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ArrayView<float> view, long index) => v.StoreUnsafe(ref view.Run(index, Count));
+
+    /// <summary>
+    /// The first <paramref name="count"/> lanes (clamped to 0..16) from <c>view[index .. index + count)</c>, the others 0: a
+    /// row's tail shorter than a vector, read without an element past it. Those elements must be inside the view, as
+    /// for <see cref="Load(ArrayView{float}, long)"/>.
+    /// </summary>
+    public static unsafe Float16 Load(ArrayView<float> view, long index, int count)
+    {
+        if (count >= Count) return Load(view, index);
+        float* first = VectorTail.Run(view, index, count, Count, out int lanes);
+        if (Avx512F.IsSupported) return new(Avx512F.MaskLoad(first, VectorTail.Mask512(lanes), Vector512<float>.Zero));
+        Span<float> values = stackalloc float[Count];
+        VectorTail.Read(first, lanes, values);
+        return new(Vector512.Create<float>(values));
+    }
+
+    /// <summary>
+    /// Writes the first <paramref name="count"/> lanes (clamped to 0..16) to <c>view[index .. index + count)</c> and
+    /// nothing after them, those elements inside the view, as <see cref="Load(ArrayView{float}, long, int)"/>.
+    /// </summary>
+    public unsafe void Store(ArrayView<float> view, long index, int count)
+    {
+        if (count >= Count)
+        {
+            Store(view, index);
+            return;
+        }
+        float* first = VectorTail.Run(view, index, count, Count, out int lanes);
+        if (Avx512F.IsSupported)
+        {
+            Avx512F.MaskStore(first, VectorTail.Mask512(lanes), v);
+            return;
+        }
+        Span<float> values = stackalloc float[Count];
+        v.CopyTo(values);
+        VectorTail.Write(values, lanes, first);
+    }
 
     /// <summary>Lane by lane <c>a + b</c>.</summary>
     public static Float16 operator +(Float16 a, Float16 b) => new(a.v + b.v);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace GpuAttention.Compute;
 
@@ -34,9 +35,46 @@ public readonly struct Float4
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Float4 Load(ArrayView<float> view, long index) => new(Vector128.LoadUnsafe(ref view.Run(index, Count)));
 
-    /// <summary>Writes the lanes to <c>view[index .. index + 4)</c>, every element inside the view, as <see cref="Load"/>.</summary>
+    /// <summary>Writes the lanes to <c>view[index .. index + 4)</c>, every element inside the view, as <see cref="Load(ArrayView{float}, long)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ArrayView<float> view, long index) => v.StoreUnsafe(ref view.Run(index, Count));
+
+    /// <summary>
+    /// The first <paramref name="count"/> lanes (clamped to 0..4) from <c>view[index .. index + count)</c>, the others 0: a
+    /// row's tail shorter than a vector, read without an element past it. Those elements must be inside the view, as
+    /// for <see cref="Load(ArrayView{float}, long)"/>.
+    /// </summary>
+    public static unsafe Float4 Load(ArrayView<float> view, long index, int count)
+    {
+        if (count >= Count) return Load(view, index);
+        float* first = VectorTail.Run(view, index, count, Count, out int lanes);
+        if (Avx.IsSupported) return new(Avx.MaskLoad(first, VectorTail.Mask128(lanes)));
+        Span<float> values = stackalloc float[Count];
+        VectorTail.Read(first, lanes, values);
+        return new(Vector128.Create<float>(values));
+    }
+
+    /// <summary>
+    /// Writes the first <paramref name="count"/> lanes (clamped to 0..4) to <c>view[index .. index + count)</c> and
+    /// nothing after them, those elements inside the view, as <see cref="Load(ArrayView{float}, long, int)"/>.
+    /// </summary>
+    public unsafe void Store(ArrayView<float> view, long index, int count)
+    {
+        if (count >= Count)
+        {
+            Store(view, index);
+            return;
+        }
+        float* first = VectorTail.Run(view, index, count, Count, out int lanes);
+        if (Avx.IsSupported)
+        {
+            Avx.MaskStore(first, VectorTail.Mask128(lanes), v);
+            return;
+        }
+        Span<float> values = stackalloc float[Count];
+        v.CopyTo(values);
+        VectorTail.Write(values, lanes, first);
+    }
 
     /// <summary>Lane by lane <c>a + b</c>.</summary>
     public static Float4 operator +(Float4 a, Float4 b) => new(a.v + b.v);

@@ -33,6 +33,13 @@ public readonly struct IlgpuFloat4
         view[index + 0] = E0; view[index + 1] = E1; view[index + 2] = E2; view[index + 3] = E3;
     }
 
+    public static IlgpuFloat4 Load(ILGPU.ArrayView<float> view, long index, int count) => new(count > 0 ? view[index + 0] : 0f, count > 1 ? view[index + 1] : 0f, count > 2 ? view[index + 2] : 0f, count > 3 ? view[index + 3] : 0f);
+
+    public void Store(ILGPU.ArrayView<float> view, long index, int count)
+    {
+        if (count > 0) view[index + 0] = E0; if (count > 1) view[index + 1] = E1; if (count > 2) view[index + 2] = E2; if (count > 3) view[index + 3] = E3;
+    }
+
     public static IlgpuFloat4 operator +(IlgpuFloat4 a, IlgpuFloat4 b) => new(a.E0 + b.E0, a.E1 + b.E1, a.E2 + b.E2, a.E3 + b.E3);
     public static IlgpuFloat4 operator +(IlgpuFloat4 a, float s) => new(a.E0 + s, a.E1 + s, a.E2 + s, a.E3 + s);
     public static IlgpuFloat4 operator +(float s, IlgpuFloat4 a) => new(s + a.E0, s + a.E1, s + a.E2, s + a.E3);
@@ -83,6 +90,13 @@ public readonly struct IlgpuFloat8
         view[index + 0] = E0; view[index + 1] = E1; view[index + 2] = E2; view[index + 3] = E3; view[index + 4] = E4; view[index + 5] = E5; view[index + 6] = E6; view[index + 7] = E7;
     }
 
+    public static IlgpuFloat8 Load(ILGPU.ArrayView<float> view, long index, int count) => new(count > 0 ? view[index + 0] : 0f, count > 1 ? view[index + 1] : 0f, count > 2 ? view[index + 2] : 0f, count > 3 ? view[index + 3] : 0f, count > 4 ? view[index + 4] : 0f, count > 5 ? view[index + 5] : 0f, count > 6 ? view[index + 6] : 0f, count > 7 ? view[index + 7] : 0f);
+
+    public void Store(ILGPU.ArrayView<float> view, long index, int count)
+    {
+        if (count > 0) view[index + 0] = E0; if (count > 1) view[index + 1] = E1; if (count > 2) view[index + 2] = E2; if (count > 3) view[index + 3] = E3; if (count > 4) view[index + 4] = E4; if (count > 5) view[index + 5] = E5; if (count > 6) view[index + 6] = E6; if (count > 7) view[index + 7] = E7;
+    }
+
     public static IlgpuFloat8 operator +(IlgpuFloat8 a, IlgpuFloat8 b) => new(a.E0 + b.E0, a.E1 + b.E1, a.E2 + b.E2, a.E3 + b.E3, a.E4 + b.E4, a.E5 + b.E5, a.E6 + b.E6, a.E7 + b.E7);
     public static IlgpuFloat8 operator +(IlgpuFloat8 a, float s) => new(a.E0 + s, a.E1 + s, a.E2 + s, a.E3 + s, a.E4 + s, a.E5 + s, a.E6 + s, a.E7 + s);
     public static IlgpuFloat8 operator +(float s, IlgpuFloat8 a) => new(s + a.E0, s + a.E1, s + a.E2, s + a.E3, s + a.E4, s + a.E5, s + a.E6, s + a.E7);
@@ -131,6 +145,13 @@ public readonly struct IlgpuFloat16
     public void Store(ILGPU.ArrayView<float> view, long index)
     {
         view[index + 0] = E0; view[index + 1] = E1; view[index + 2] = E2; view[index + 3] = E3; view[index + 4] = E4; view[index + 5] = E5; view[index + 6] = E6; view[index + 7] = E7; view[index + 8] = E8; view[index + 9] = E9; view[index + 10] = E10; view[index + 11] = E11; view[index + 12] = E12; view[index + 13] = E13; view[index + 14] = E14; view[index + 15] = E15;
+    }
+
+    public static IlgpuFloat16 Load(ILGPU.ArrayView<float> view, long index, int count) => new(count > 0 ? view[index + 0] : 0f, count > 1 ? view[index + 1] : 0f, count > 2 ? view[index + 2] : 0f, count > 3 ? view[index + 3] : 0f, count > 4 ? view[index + 4] : 0f, count > 5 ? view[index + 5] : 0f, count > 6 ? view[index + 6] : 0f, count > 7 ? view[index + 7] : 0f, count > 8 ? view[index + 8] : 0f, count > 9 ? view[index + 9] : 0f, count > 10 ? view[index + 10] : 0f, count > 11 ? view[index + 11] : 0f, count > 12 ? view[index + 12] : 0f, count > 13 ? view[index + 13] : 0f, count > 14 ? view[index + 14] : 0f, count > 15 ? view[index + 15] : 0f);
+
+    public void Store(ILGPU.ArrayView<float> view, long index, int count)
+    {
+        if (count > 0) view[index + 0] = E0; if (count > 1) view[index + 1] = E1; if (count > 2) view[index + 2] = E2; if (count > 3) view[index + 3] = E3; if (count > 4) view[index + 4] = E4; if (count > 5) view[index + 5] = E5; if (count > 6) view[index + 6] = E6; if (count > 7) view[index + 7] = E7; if (count > 8) view[index + 8] = E8; if (count > 9) view[index + 9] = E9; if (count > 10) view[index + 10] = E10; if (count > 11) view[index + 11] = E11; if (count > 12) view[index + 12] = E12; if (count > 13) view[index + 13] = E13; if (count > 14) view[index + 14] = E14; if (count > 15) view[index + 15] = E15;
     }
 
     public static IlgpuFloat16 operator +(IlgpuFloat16 a, IlgpuFloat16 b) => new(a.E0 + b.E0, a.E1 + b.E1, a.E2 + b.E2, a.E3 + b.E3, a.E4 + b.E4, a.E5 + b.E5, a.E6 + b.E6, a.E7 + b.E7, a.E8 + b.E8, a.E9 + b.E9, a.E10 + b.E10, a.E11 + b.E11, a.E12 + b.E12, a.E13 + b.E13, a.E14 + b.E14, a.E15 + b.E15);

@@ -206,6 +206,47 @@ public static partial class VectorKernels
         Float8.Load(x, i * 8 + readShift).Store(y, i * 8 + writeShift);
 
     /// <summary>
+    /// Lane i loads the first <c>i − 1</c> lanes (−1 to N + 1: clamped to 0..N) of <c>x</c> from <c>at[i]</c> into
+    /// <c>whole[i·N ..]</c> (every lane stored) and <c>tail[i·N ..]</c> (plus 1, only the lanes loaded).
+    /// </summary>
+    [Kernel]
+    public static void Partial4(Index1D i, ArrayView<float> x, ArrayView<int> at, ArrayView<float> whole, ArrayView<float> tail)
+    {
+        var v = Float4.Load(x, at[i], i - 1);
+        v.Store(whole, (long)i * Float4.Count);
+        (v + 1f).Store(tail, (long)i * Float4.Count, i - 1);
+    }
+
+    /// <summary>
+    /// Lane i loads the first <c>i − 1</c> lanes (−1 to N + 1: clamped to 0..N) of <c>x</c> from <c>at[i]</c> into
+    /// <c>whole[i·N ..]</c> (every lane stored) and <c>tail[i·N ..]</c> (plus 1, only the lanes loaded).
+    /// </summary>
+    [Kernel]
+    public static void Partial8(Index1D i, ArrayView<float> x, ArrayView<int> at, ArrayView<float> whole, ArrayView<float> tail)
+    {
+        var v = Float8.Load(x, at[i], i - 1);
+        v.Store(whole, (long)i * Float8.Count);
+        (v + 1f).Store(tail, (long)i * Float8.Count, i - 1);
+    }
+
+    /// <summary>
+    /// Lane i loads the first <c>i − 1</c> lanes (−1 to N + 1: clamped to 0..N) of <c>x</c> from <c>at[i]</c> into
+    /// <c>whole[i·N ..]</c> (every lane stored) and <c>tail[i·N ..]</c> (plus 1, only the lanes loaded).
+    /// </summary>
+    [Kernel]
+    public static void Partial16(Index1D i, ArrayView<float> x, ArrayView<int> at, ArrayView<float> whole, ArrayView<float> tail)
+    {
+        var v = Float16.Load(x, at[i], i - 1);
+        v.Store(whole, (long)i * Float16.Count);
+        (v + 1f).Store(tail, (long)i * Float16.Count, i - 1);
+    }
+
+    /// <summary>Copies the first <paramref name="count"/> lanes of vector <c>i</c> of <c>x</c>, read <paramref name="readShift"/> floats later.</summary>
+    [Kernel]
+    public static void PartialShifted8(Index1D i, ArrayView<float> x, ArrayView<float> y, int readShift, int count) =>
+        Float8.Load(x, i * 8 + readShift, count).Store(y, i * 8, count);
+
+    /// <summary>
     /// A vector that lives across a barrier (the CPU accelerator keeps it per lane): each lane loads four floats, shares
     /// their sum, and scales its vector by the sum of the lane opposite.
     /// </summary>
@@ -336,6 +377,82 @@ public abstract partial class ConformanceTests
             }
         }
         Verify.BitExact(Download(y), expected, "Float4 across Group.Barrier()");
+    }
+
+    /// <summary>
+    /// A partial load reads the first count lanes (clamped to 0..N) and zeroes the rest, a partial store writes only
+    /// those: at sub-view offsets, with the vector wholly inside the view (OpenCL's one select) and reaching past its
+    /// end (element by element), and against neighbours that must stay untouched.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(VectorShapes))]
+    public void PartialLoadsAndStoresTouchOnlyTheirLanes(int width, int offset)
+    {
+        int lanes = width + 3;
+        CountElements(3 * lanes * width);
+        var x = TestData.Floats(92 + width, offset + 4 * width);
+        int length = x.Length - offset;
+        // Even lanes read from early in the view (the whole vector inside it), odd lanes end their count at the view's end.
+        var at = Enumerable.Range(0, lanes).Select(i => i % 2 == 0 ? i % width : length - Math.Clamp(i - 1, 0, width)).ToArray();
+        using var bx = Upload(x);
+        using var bat = Upload(at);
+        using var whole = Poisoned<float>(lanes * width);
+        using var tail = Poisoned<float>(lanes * width);
+        var vx = bx.View.SubView(offset, length);
+        switch (width)
+        {
+            case 4: VectorKernels.Partial4Kernel.Launch(Accelerator, lanes, vx, bat.View, whole.View, tail.View); break;
+            case 8: VectorKernels.Partial8Kernel.Launch(Accelerator, lanes, vx, bat.View, whole.View, tail.View); break;
+            default: VectorKernels.Partial16Kernel.Launch(Accelerator, lanes, vx, bat.View, whole.View, tail.View); break;
+        }
+        var actualWhole = Download(whole);
+        var actualTail = tail.ToArray();
+        var expectedWhole = new float[lanes * width];
+        for (int i = 0; i < lanes; i++)
+        {
+            int count = Math.Clamp(i - 1, 0, width);
+            for (int k = 0; k < width; k++) expectedWhole[i * width + k] = k < count ? x[offset + at[i] + k] : 0f;
+            Verify.BitExact(actualTail.AsSpan(i * width, count), expectedWhole.AsSpan(i * width, count).ToArray().Select(v => v + 1f).ToArray(), $"Float{width} partial store of {count} lanes");
+            Verify.Untouched<float>(actualTail.AsSpan(i * width + count, width - count), $"Float{width} partial store of {count} lanes: the lanes after them");
+        }
+        Verify.BitExact(actualWhole, expectedWhole, $"Float{width} partial load: the first count lanes, the rest 0");
+    }
+
+    /// <summary>
+    /// A partial access checks its count elements, not the vector's: 7 floats from index 25 of a 32-element view are
+    /// inside it, 8 are not (the error names them), on the CPU accelerator and in checked mode.
+    /// </summary>
+    [Fact]
+    public void PartialVectorAccessChecksItsCountElements()
+    {
+        if (Kind == AcceleratorKind.Ilgpu) Assert.Skip("ILGPU runs no checked variant: its views are not bounds-checked in release builds");
+        const int length = 32;
+        var values = TestData.Floats(98, length);
+        using var x = Upload(values);
+        using var y = Poisoned<float>(length);
+        bool before = Accelerator.Checked;
+        Accelerator.Checked = true;
+        try
+        {
+            VectorKernels.PartialShifted8Kernel.Launch(Accelerator, length / 8, x.View, y.View, 1, 7);
+            var copied = Download(y);
+            for (int v = 0; v < length / 8; v++)
+            {
+                Verify.BitExact(copied.AsSpan(v * 8, 7), values.AsSpan(v * 8 + 1, 7), $"vector {v}: 7 lanes from index {v * 8 + 1}");
+                Verify.Untouched<float>(copied.AsSpan(v * 8 + 7, 1), $"vector {v}: lane 7, not stored");
+            }
+            var error = Assert.Throws<IndexOutOfRangeException>(() =>
+            {
+                VectorKernels.PartialShifted8Kernel.Launch(Accelerator, length / 8, x.View, y.View, 1, 8);
+                Accelerator.Synchronize();
+            });
+            Assert.Contains("PartialShifted8", error.Message);
+            Assert.Contains("parameter 'x': a vector of 8 floats at index 25 is not inside a view of 32 elements", error.Message);
+        }
+        finally
+        {
+            Accelerator.Checked = before;
+        }
     }
 
     public static TheoryData<int, int, string> VectorsPastTheEnd => new()

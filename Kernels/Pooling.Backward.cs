@@ -76,6 +76,32 @@ public static partial class Pooling
         }
     }
 
+    /// <summary>
+    /// CPU-shaped <see cref="DirectionalAveragePoolBackward"/> for rows shorter than a <see cref="Float16"/>
+    /// (<see cref="ShortRows"/>): lane i owns plane i (of N·C), a row is one vector, the same terms in the same order.
+    /// </summary>
+    [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DirectionalAveragePoolBackwardPlanes(Index1D i, int height, int width, int stride, int offsetH, int offsetW, int accumulate,
+        ArrayView<float> dOut, ArrayView<float> dInput)
+    {
+        long start = (long)i.X * height * width, end = start + (long)height * width, gradients = (long)i.X * stride;
+        var fromW = offsetW >= 0 ? Float16.Load(dOut, gradients + offsetW, width) / height : new Float16();
+        var next = accumulate != 0 ? Float16.Load(dInput, start, width) : new Float16();
+        for (int h = 0; h < height; h++)
+        {
+            long row = start + (long)h * width;
+            var g = new Float16(offsetH >= 0 ? dOut[gradients + offsetH + h] / width : 0f);
+            if (offsetW >= 0) g += fromW;
+            if (accumulate != 0)
+            {
+                g = next + g;
+                if (h + 1 < height) next = Float16.Load(dInput, row + width, width);
+            }
+            ShortRows.Store(g, dInput, row, width, end);
+        }
+    }
+
     /// <summary>Enqueues the global average pool's backward: <c>dInput = dOut[n,c] / (H·W)</c> (overwrites, or adds with <paramref name="accumulate"/>).</summary>
     public static void GlobalAverageBackward(AcceleratorStream stream, ArrayView<float> dOut, ArrayView<float> dInput, Shape4 shape, bool accumulate = false)
     {
@@ -140,6 +166,11 @@ public static partial class Pooling
     private static void LaunchDirectionalBackward(AcceleratorStream stream, Shape4 shape, int stride, int offsetH, int offsetW, bool accumulate,
         ArrayView<float> dOut, ArrayView<float> dInput)
     {
+        if (!KernelShape.GpuShaped(stream) && shape.W < Float16.Count)
+        {
+            DirectionalAveragePoolBackwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, stride, offsetH, offsetW, accumulate ? 1 : 0, dOut, dInput);
+            return;
+        }
         int span = KernelShape.RowSpan(stream, shape.W);
         DirectionalAveragePoolBackwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C * shape.H, shape.W, span), shape.H, shape.W, span, stride,
             offsetH, offsetW, accumulate ? 1 : 0, dOut, dInput);

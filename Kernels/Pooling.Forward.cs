@@ -220,28 +220,6 @@ public static partial class Pooling
         }
     }
 
-    /// <summary>
-    /// <c>y[to + j] = Σ_k x[start + j·laneStride + k·step] / length</c> over k &lt; <paramref name="length"/>, for j = 0..3:
-    /// four rows (step 1) or four columns (step W) of a plane at once, four independent sums each in order, where one
-    /// sum alone would wait an add's latency per element.
-    /// </summary>
-    private static void FourMeans(ArrayView<float> x, long start, int laneStride, int step, int length, ArrayView<float> y, long to)
-    {
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        for (int k = 0; k < length; k++)
-        {
-            long e = start + (long)k * step;
-            s0 += x[e];
-            s1 += x[e + laneStride];
-            s2 += x[e + 2 * laneStride];
-            s3 += x[e + 3 * laneStride];
-        }
-        y[to] = s0 / length;
-        y[to + 1] = s1 / length;
-        y[to + 2] = s2 / length;
-        y[to + 3] = s3 / length;
-    }
-
     /// <summary>The mean of column <paramref name="w"/> of the plane at <paramref name="start"/>, summed down the rows in order.</summary>
     private static float ColumnMean(ArrayView<float> x, long start, int height, int width, int w)
     {
@@ -252,11 +230,11 @@ public static partial class Pooling
 
     /// <summary>
     /// CPU-shaped: lane i owns plane i (of N·C) and writes its <paramref name="count"/> outputs from concatenated
-    /// position <paramref name="first"/>: each row's mean with <see cref="RowReductions.Sum"/>, then the columns' means
-    /// 16 at a time, a <see cref="Float16"/> of column sums down the rows in row order (as the GPU-shaped kernel adds
-    /// them); the last 16 columns overlap the previous chunk where W is not a multiple of 16 (the same sums, written
-    /// twice). A plane narrower than 16 sums its rows, then its columns, four at a time (independent sums, each in order).
-    /// The plane stays in L1 between the two passes.
+    /// position <paramref name="first"/>. Rows of 16 or more: each row's mean with <see cref="RowReductions.Sum"/>, then
+    /// the columns' means 16 at a time, a <see cref="Float16"/> of column sums down the rows in row order (as the
+    /// GPU-shaped kernel adds them); the last 16 columns overlap the previous chunk where W is not a multiple of 16 (the
+    /// same sums, written twice). The plane stays in L1 between the two passes. Shorter rows: one pass, each row one
+    /// partial vector, whose lanes' sum is the row's and which adds into the column sums, stored as one partial vector.
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -264,23 +242,24 @@ public static partial class Pooling
     {
         long start = (long)i.X * height * width;
         long at = (long)i.X * count - first;
-        int t = first, rows = Math.Min(first + count, height);
+        int rows = Math.Min(first + count, height);
+        int from = Math.Max(first - height, 0), to = first + count - height;
         if (width < Float16.Count)
         {
-            // Rows shorter than a vector: four rows at a time.
-            for (; t + 4 <= rows; t += 4) FourMeans(x, start + (long)t * width, width, 1, width, y, at + t);
-        }
-        for (; t < rows; t++) y[at + t] = RowReductions.Sum(x, start + (long)t * width, width) / width;
-        at += height;
-        int from = Math.Max(first - height, 0), to = first + count - height;
-        if (to - from < Float16.Count)
-        {
-            // Columns four at a time, likewise, each summed down the rows in order.
-            int w = from;
-            for (; w + 4 <= to; w += 4) FourMeans(x, start + w, 1, width, height, y, at + w);
-            for (; w < to; w++) y[at + w] = ColumnMean(x, start, height, width, w);
+            // Rows shorter than a vector: a row's mean needs it whole (from is then 0), the columns only theirs.
+            int lanes = first < height ? width : to - from;
+            var columns = new Float16();
+            for (int h = 0; h < height; h++)
+            {
+                var row = Float16.Load(x, start + (long)h * width + from, lanes);
+                if (h >= first && h < rows) y[at + h] = row.Sum() / width;
+                columns += row;
+            }
+            if (to > from) (columns / height).Store(y, at + height + from, to - from);
             return;
         }
+        for (int t = first; t < rows; t++) y[at + t] = RowReductions.Sum(x, start + (long)t * width, width) / width;
+        at += height;
         for (int w = from; w < to; w += Float16.Count)
         {
             int chunk = Math.Min(w, to - Float16.Count);

@@ -218,6 +218,39 @@ public static partial class SigmoidGating
     }
 
     /// <summary>
+    /// <see cref="SigmoidGateDirectionalBackwardPlanes"/> for rows shorter than a <see cref="Float16"/>
+    /// (<see cref="ShortRows"/>): a row is one vector, dGateW's sums a vector down the rows in row order (as there), a
+    /// row's dGateH sum its lanes' (the one order of <see cref="Float16.Sum"/>, not left to right).
+    /// </summary>
+    [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SigmoidGateDirectionalBackwardShortRows(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> sigmoidsH,
+        ArrayView<float> sigmoidsW, ArrayView<float> dOut, ArrayView<float> dInput, ArrayView<float> dGateH, ArrayView<float> dGateW)
+    {
+        long start = (long)i.X * height * width, end = start + (long)height * width, columns = (long)i.X * width;
+        var sw = Float16.Load(sigmoidsW, columns, width);
+        var columnSums = new Float16();
+        var d = Float16.Load(dOut, start, width);
+        var v = Float16.Load(x, start, width);
+        for (int h = 0; h < height; h++)
+        {
+            long row = start + (long)h * width;
+            float sh = sigmoidsH[(long)i.X * height + h];
+            var t = d * v;
+            var dIn = d * sw * sh;
+            if (h + 1 < height)
+            {
+                d = Float16.Load(dOut, row + width, width);
+                v = Float16.Load(x, row + width, width);
+            }
+            ShortRows.Store(dIn, dInput, row, width, end);
+            dGateH[(long)i.X * height + h] = (t * sw).Sum() * (sh * (1f - sh));
+            columnSums += t * sh;
+        }
+        (columnSums * (sw * (1f - sw))).Store(dGateW, columns, width);
+    }
+
+    /// <summary>
     /// Enqueues the backward of <c>y = x ⊙ σ(gate)</c>: <c>dInput = dOut ⊙ σ(gate)</c> and <c>dGate = Σ over the broadcast
     /// dims of dOut ⊙ x ⊙ σ'(gate)</c>, both overwritten.
     /// </summary>
@@ -278,7 +311,12 @@ public static partial class SigmoidGating
             return;
         }
         WithSigmoids(stream, [gateH, gateW], s =>
-            SigmoidGateDirectionalBackwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, x, s[0], s[1], dOut, dInput, dGateH, dGateW));
+        {
+            if (shape.W < Float16.Count)
+                SigmoidGateDirectionalBackwardShortRowsKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, x, s[0], s[1], dOut, dInput, dGateH, dGateW);
+            else
+                SigmoidGateDirectionalBackwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, x, s[0], s[1], dOut, dInput, dGateH, dGateW);
+        });
     }
 
     /// <summary>

@@ -56,6 +56,28 @@ public static partial class SigmoidGating
     }
 
     /// <summary>
+    /// CPU-shaped <see cref="SigmoidGateDirectionalForward"/> for rows shorter than a <see cref="Float16"/>
+    /// (<see cref="ShortRows"/>): lane i owns plane i (of N·C), a row is one vector (x and sW partial loads, the same
+    /// products in the same order).
+    /// </summary>
+    [Kernel]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SigmoidGateDirectionalForwardPlanes(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> sigmoidsH,
+        ArrayView<float> sigmoidsW, ArrayView<float> y)
+    {
+        long start = (long)i.X * height * width, end = start + (long)height * width;
+        var sw = Float16.Load(sigmoidsW, (long)i.X * width, width);
+        var next = Float16.Load(x, start, width);
+        for (int h = 0; h < height; h++)
+        {
+            long row = start + (long)h * width;
+            var gated = next * sw * sigmoidsH[(long)i.X * height + h];
+            if (h + 1 < height) next = Float16.Load(x, row + width, width);
+            ShortRows.Store(gated, y, row, width, end);
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="launch"/> with σ of <paramref name="gates"/> (concatenated) in scratch: a broadcast gate's
     /// sigmoid is computed once per gate element, not once per element of x it scales.
     /// </summary>
@@ -105,7 +127,12 @@ public static partial class SigmoidGating
         OpChecks.Length(op, "y", y, shape);
         int span = KernelShape.RowSpan(stream, shape.W);
         WithSigmoids(stream, [gateH, gateW], s =>
-            SigmoidGateDirectionalForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C * shape.H, shape.W, span), shape.H, shape.W, span, x, s[0], s[1], y));
+        {
+            if (!KernelShape.GpuShaped(stream) && shape.W < Float16.Count)
+                SigmoidGateDirectionalForwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, x, s[0], s[1], y);
+            else
+                SigmoidGateDirectionalForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C * shape.H, shape.W, span), shape.H, shape.W, span, x, s[0], s[1], y);
+        });
     }
 
     /// <summary>

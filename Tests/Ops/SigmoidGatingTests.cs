@@ -130,6 +130,31 @@ public abstract class SigmoidGatingTests(AcceleratorKind kind) : OpTest(kind)
         Verify.Close(Download(ds), dLogits, 1e-7, Rtol, $"{what}: dLogits");
     }
 
+    /// <summary>
+    /// The directional gate in place (y = x) gives the bits it gives out of place: at W = 9 and 14 the CPU-shaped kernel
+    /// stores a short row as a whole vector reaching into the next row, which it must have read first; at W = 7 it
+    /// stores partial vectors.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(InPlaceWidths))]
+    public void DirectionalGateForwardInPlaceEqualsOutOfPlace(bool gpuShaped, int width)
+    {
+        using var kernels = KernelShape.Force(gpuShaped);
+        var shape = new Shape4(2, 5, 6, width);
+        double[] x = Random(40, shape.Size), aH = Random(41, shape.N * shape.C * shape.H, -4, 4), aW = Random(42, shape.N * shape.C * width, -4, 4);
+        using var bx = Upload(x);
+        using var bh = Upload(aH);
+        using var bw = Upload(aW);
+        using var y = Poisoned<float>(shape.Size);
+        SigmoidGating.ForwardDirectional(Stream, bx.View, bh.View, bw.View, y.View, shape);
+        var outOfPlace = Download(y);
+        using var inPlace = Upload(x);
+        SigmoidGating.ForwardDirectional(Stream, inPlace.View, bh.View, bw.View, inPlace.View, shape);
+        Verify.BitExact(Download(inPlace), outOfPlace, $"directional gate {shape}, y = x");
+    }
+
+    public static TheoryData<bool, int> InPlaceWidths() => BothKernelShapes(new TheoryData<int>(7, 9, 14));
+
     [Fact]
     public void ShuffledGateEqualsSigmoidThenShuffleThenMultiply()
     {

@@ -33,6 +33,9 @@ public static partial class Conv2d
     /// <summary>Outputs of a row one lane of <see cref="Conv2dRows"/> computes, and the pixels per step of the weight gradient.</summary>
     private const int Segment = 16;
 
+    /// <summary>Items (16 outputs of a row, for four channels) one lane of <see cref="Conv2dRows"/> computes.</summary>
+    private const int RowItems = 4;
+
     /// <summary>Weight-row elements (input channel and tap) of one lane of <see cref="Conv2dRowsWeightGradient"/>.</summary>
     private const int DepthBlock = 4;
 
@@ -70,11 +73,14 @@ public static partial class Conv2d
     }
 
     /// <summary>
-    /// Lane ((n·B' + b)·H + h)·segments + σ, over the destination blocks b of four channels d0..d0+3 (per group γ, fewer
-    /// at a group's end), writes <c>dst[n, d, h, w0 .. w0+16)</c>, w0 = min(16σ, dstWidth − 16):
+    /// Over the destination blocks b of four channels d0..d0+3 (per group γ, fewer at a group's end), lane
+    /// (n·B' + b)·⌈H·segments / 4⌉ + q writes four items j = 4q .. 4q + 3 of the image's H·segments (the last item again
+    /// where they run out), item j = h·segments + σ being <c>dst[n, d, h, w0 .. w0+16)</c>, w0 = min(16σ, dstWidth − 16):
     /// <c>bias[d] + Σ_{s', t} A[d, s', t] · padded[n, γ·S/g + s', h + t/K, w0 + t mod K + ·]</c>, source channels and
     /// taps in order. Forward (<paramref name="transposed"/> 0): A[d, s', t] = W[d, s', t]; input gradient (1):
-    /// A[d, s', t] = W[γ·S/g + s', d − γ·D/g, K² − 1 − t].
+    /// A[d, s', t] = W[γ·S/g + s', d − γ·D/g, K² − 1 − t]. Per source channel and tap: four vector loads (one per item;
+    /// for K &gt; 1 and W ≤ 16 four rows, which share their padded source rows in L1), four weights and 16 FMAs into 16
+    /// independent sums (one item's four would each wait an FMA's latency per tap).
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -85,17 +91,16 @@ public static partial class Conv2d
         int srcPerGroup = srcChannels / groups;
         int dstPerGroup = dstChannels / groups;
         int blocksPerGroup = (dstPerGroup + ChannelBlock - 1) / ChannelBlock;
-        int segment = i % segments;
-        int rest = i / segments;
-        int h = rest % height;
-        rest /= height;
+        int items = height * segments, quads = (items + RowItems - 1) / RowItems;
+        int j0 = i % quads * RowItems;
+        int rest = i / quads;
         int b = rest % (groups * blocksPerGroup);
         int n = rest / (groups * blocksPerGroup);
         int g = b / blocksPerGroup;
         int d0 = g * dstPerGroup + b % blocksPerGroup * ChannelBlock;
         int last = g * dstPerGroup + dstPerGroup - 1;
         int d1 = Math.Min(d0 + 1, last), d2 = Math.Min(d0 + 2, last), d3 = Math.Min(d0 + 3, last);
-        int w0 = Math.Min(segment * Segment, dstWidth - Segment);
+        int j1 = Math.Min(j0 + 1, items - 1), j2 = Math.Min(j0 + 2, items - 1), j3 = Math.Min(j0 + 3, items - 1);
         int taps = kernelSize * kernelSize;
         int paddedHeight = height + kernelSize - 1;
         int step = transposed != 0 ? -1 : 1;
@@ -103,31 +108,80 @@ public static partial class Conv2d
         var a1 = new Float16(hasBias != 0 ? bias[d1] : 0f);
         var a2 = new Float16(hasBias != 0 ? bias[d2] : 0f);
         var a3 = new Float16(hasBias != 0 ? bias[d3] : 0f);
+        var b0 = a0;
+        var b1 = a1;
+        var b2 = a2;
+        var b3 = a3;
+        var c0 = a0;
+        var c1 = a1;
+        var c2 = a2;
+        var c3 = a3;
+        var e0 = a0;
+        var e1 = a1;
+        var e2 = a2;
+        var e3 = a3;
+        int o0 = ItemOffset(j0, segments, paddedWidth, dstWidth), o1 = ItemOffset(j1, segments, paddedWidth, dstWidth) - o0;
+        int o2 = ItemOffset(j2, segments, paddedWidth, dstWidth) - o0, o3 = ItemOffset(j3, segments, paddedWidth, dstWidth) - o0;
         for (int s = 0; s < srcPerGroup; s++)
         {
-            int row = ((n * srcChannels + g * srcPerGroup + s) * paddedHeight + h) * paddedWidth + w0;
+            int row = (n * srcChannels + g * srcPerGroup + s) * paddedHeight * paddedWidth + o0;
             int q0 = RowsWeight(transposed, d0, s, g, srcPerGroup, dstPerGroup, taps), q1 = RowsWeight(transposed, d1, s, g, srcPerGroup, dstPerGroup, taps);
             int q2 = RowsWeight(transposed, d2, s, g, srcPerGroup, dstPerGroup, taps), q3 = RowsWeight(transposed, d3, s, g, srcPerGroup, dstPerGroup, taps);
             for (int ky = 0; ky < kernelSize; ky++)
             {
                 for (int kx = 0; kx < kernelSize; kx++)
                 {
-                    var v = Float16.Load(padded, row + kx);
                     int t = step * (ky * kernelSize + kx);
-                    a0 = Float16.FusedMultiplyAdd(v, new Float16(weight[q0 + t]), a0);
-                    a1 = Float16.FusedMultiplyAdd(v, new Float16(weight[q1 + t]), a1);
-                    a2 = Float16.FusedMultiplyAdd(v, new Float16(weight[q2 + t]), a2);
-                    a3 = Float16.FusedMultiplyAdd(v, new Float16(weight[q3 + t]), a3);
+                    var w0 = new Float16(weight[q0 + t]);
+                    var w1 = new Float16(weight[q1 + t]);
+                    var w2 = new Float16(weight[q2 + t]);
+                    var w3 = new Float16(weight[q3 + t]);
+                    var v = Float16.Load(padded, row + kx);
+                    a0 = Float16.FusedMultiplyAdd(v, w0, a0);
+                    a1 = Float16.FusedMultiplyAdd(v, w1, a1);
+                    a2 = Float16.FusedMultiplyAdd(v, w2, a2);
+                    a3 = Float16.FusedMultiplyAdd(v, w3, a3);
+                    v = Float16.Load(padded, row + o1 + kx);
+                    b0 = Float16.FusedMultiplyAdd(v, w0, b0);
+                    b1 = Float16.FusedMultiplyAdd(v, w1, b1);
+                    b2 = Float16.FusedMultiplyAdd(v, w2, b2);
+                    b3 = Float16.FusedMultiplyAdd(v, w3, b3);
+                    v = Float16.Load(padded, row + o2 + kx);
+                    c0 = Float16.FusedMultiplyAdd(v, w0, c0);
+                    c1 = Float16.FusedMultiplyAdd(v, w1, c1);
+                    c2 = Float16.FusedMultiplyAdd(v, w2, c2);
+                    c3 = Float16.FusedMultiplyAdd(v, w3, c3);
+                    v = Float16.Load(padded, row + o3 + kx);
+                    e0 = Float16.FusedMultiplyAdd(v, w0, e0);
+                    e1 = Float16.FusedMultiplyAdd(v, w1, e1);
+                    e2 = Float16.FusedMultiplyAdd(v, w2, e2);
+                    e3 = Float16.FusedMultiplyAdd(v, w3, e3);
                 }
                 row += paddedWidth;
             }
         }
         int plane = height * dstWidth;
-        int to = ((n * dstChannels + d0) * height + h) * dstWidth + w0;
+        int to = (n * dstChannels + d0) * plane;
+        StoreBlock(a0, a1, a2, a3, dst, to + ItemOffset(j0, segments, dstWidth, dstWidth), plane, last - d0);
+        if (j1 > j0) StoreBlock(b0, b1, b2, b3, dst, to + ItemOffset(j1, segments, dstWidth, dstWidth), plane, last - d0);
+        if (j2 > j1) StoreBlock(c0, c1, c2, c3, dst, to + ItemOffset(j2, segments, dstWidth, dstWidth), plane, last - d0);
+        if (j3 > j2) StoreBlock(e0, e1, e2, e3, dst, to + ItemOffset(j3, segments, dstWidth, dstWidth), plane, last - d0);
+    }
+
+    /// <summary>
+    /// Where item j = h·segments + σ of <see cref="Conv2dRows"/> starts in a plane of rows <paramref name="rowWidth"/>
+    /// apart: row h, column min(16σ, dstWidth − 16).
+    /// </summary>
+    private static int ItemOffset(int j, int segments, int rowWidth, int dstWidth) =>
+        j / segments * rowWidth + Math.Min(j % segments * Segment, dstWidth - Segment);
+
+    /// <summary>Stores the first 1 + <paramref name="more"/> (at most four) of a block's channel rows, <paramref name="plane"/> apart.</summary>
+    private static void StoreBlock(Float16 a0, Float16 a1, Float16 a2, Float16 a3, ArrayView<float> dst, int to, int plane, int more)
+    {
         a0.Store(dst, to);
-        if (d0 + 1 <= last) a1.Store(dst, to + plane);
-        if (d0 + 2 <= last) a2.Store(dst, to + 2 * plane);
-        if (d0 + 3 <= last) a3.Store(dst, to + 3 * plane);
+        if (more >= 1) a1.Store(dst, to + plane);
+        if (more >= 2) a2.Store(dst, to + 2 * plane);
+        if (more >= 3) a3.Store(dst, to + 3 * plane);
     }
 
     /// <summary>Where <see cref="Conv2dRows"/>' A[d, s', t] is, at tap 0; tap t is t further (forward) or back (transposed, flipped).</summary>
@@ -262,7 +316,7 @@ public static partial class Conv2d
         if (options.KernelSize == 1) shape = shape with { H = 1, W = shape.Plane };
         int k = options.KernelSize, plane = shape.Plane;
         int segments = RowsWidth(shape.W) / Segment;
-        int lanes = options.Groups * Blocks(dstChannels / options.Groups) * shape.H * segments;
+        int lanes = options.Groups * Blocks(dstChannels / options.Groups) * ((shape.H * segments + RowItems - 1) / RowItems);
         if (k == 1 && shape.W >= Segment)
         {
             // A 1×1 has no halo and a row of 16 or more needs no columns past its end (the last segment overlaps the

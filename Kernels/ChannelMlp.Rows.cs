@@ -105,46 +105,107 @@ public static partial class ChannelMlp
     }
 
     /// <summary>
-    /// CPU-shaped row product of the per-pixel MLP: lane (n·D + d)·segments + s writes segment s of row d of image n,
-    /// <c>dst[n, d, ·] (= or +=) bias[d] + Σ_k A[d, k]·src[n, k, ·]</c> over k &lt; S, four k at a time, with
-    /// A[d, k] = weight[d·S + k] (W1·x: the pre-activations) or, <paramref name="transposed"/>, weight[k·D + d]
-    /// (W2ᵀg: dh; W1ᵀdh: dX). With <paramref name="mask"/> the result is 0 where pre[n, d, ·] ≤ 0: relu'(pre) ⊙ it
-    /// (dh, with pre the hidden units ReLU(pre), zero exactly where pre ≤ 0) or, with <paramref name="pre"/> = dst, ReLU
-    /// of it (the hidden units). The inner loops run along the row segment, unit stride, no branch.
+    /// CPU-shaped row product of the per-pixel MLP, <c>dst[n, d, ·] (= or +=) bias[d] + Σ_k A[d, k]·src[n, k, ·]</c> over
+    /// k &lt; S, with A[d, k] = weight[d·S + k] (W1·x: the pre-activations) or, <paramref name="transposed"/>,
+    /// weight[k·D + d] (W2ᵀg: dh; W1ᵀdh: dX). Over blocks b of four rows d0..d0+3 (fewer at the end), lane
+    /// (n·B + b)·⌈V/4⌉ + q owns four 16-pixel vectors j = 4q .. 4q + 3 of a plane's V = ⌈HW/16⌉ (the last one partial;
+    /// the last again where they run out): per k four weights, four vector loads and 16 FMAs into 16 independent sums,
+    /// k in order (as the convolution's <see cref="Conv2d.Conv2dRows"/>, of which this is the 1×1 with these epilogues).
+    /// <paramref name="mask"/> 1: ReLU of the result (the hidden units), <c>Float16.Max(v, 0)</c>: 0 where v ≤ 0, NaN
+    /// kept; 2: 0 where pre[n, d, ·] ≤ 0, PyTorch's threshold_backward (dh, with pre the hidden units: 0 exactly where
+    /// their pre-activation is ≤ 0, NaN where it is).
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ChannelMlpProductRows(Index1D i, int dstChannels, int srcChannels, int plane, int segments, int transposed, int hasBias,
+    public static void ChannelMlpProductRows(Index1D i, int dstChannels, int srcChannels, int plane, int transposed, int hasBias,
         int accumulate, int mask, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst)
     {
-        int lane = i;
-        int row = lane / segments;
-        int d = row % dstChannels;
-        int start = SegmentStart(lane, segments, plane), end = SegmentEnd(lane, segments, plane);
-        int from = (row / dstChannels * srcChannels * plane) + (start - row * plane);
-        if (accumulate == 0)
+        int vectors = (plane + Float16.Count - 1) / Float16.Count, quads = (vectors + 3) / 4;
+        int blocks = (dstChannels + 3) / 4;
+        int j0 = i % quads * 4;
+        int rest = i / quads;
+        int n = rest / blocks;
+        int d0 = rest % blocks * 4, last = dstChannels - 1;
+        int d1 = Math.Min(d0 + 1, last), d2 = Math.Min(d0 + 2, last), d3 = Math.Min(d0 + 3, last);
+        int j1 = Math.Min(j0 + 1, vectors - 1), j2 = Math.Min(j0 + 2, vectors - 1), j3 = Math.Min(j0 + 3, vectors - 1);
+        int p0 = j0 * Float16.Count, p1 = j1 * Float16.Count, p2 = j2 * Float16.Count, p3 = j3 * Float16.Count;
+        int n0 = plane - p0, n1 = plane - p1, n2 = plane - p2, n3 = plane - p3;
+        var a0 = new Float16(hasBias != 0 ? bias[d0] : 0f);
+        var a1 = new Float16(hasBias != 0 ? bias[d1] : 0f);
+        var a2 = new Float16(hasBias != 0 ? bias[d2] : 0f);
+        var a3 = new Float16(hasBias != 0 ? bias[d3] : 0f);
+        var b0 = a0;
+        var b1 = a1;
+        var b2 = a2;
+        var b3 = a3;
+        var c0 = a0;
+        var c1 = a1;
+        var c2 = a2;
+        var c3 = a3;
+        var e0 = a0;
+        var e1 = a1;
+        var e2 = a2;
+        var e3 = a3;
+        int at = n * srcChannels * plane;
+        for (int k = 0; k < srcChannels; k++)
         {
-            float first = hasBias != 0 ? bias[d] : 0f;
-            for (int e = start; e < end; e++) dst[e] = first;
+            var w0 = new Float16(ProductWeight(weight, transposed, d0, k, dstChannels, srcChannels));
+            var w1 = new Float16(ProductWeight(weight, transposed, d1, k, dstChannels, srcChannels));
+            var w2 = new Float16(ProductWeight(weight, transposed, d2, k, dstChannels, srcChannels));
+            var w3 = new Float16(ProductWeight(weight, transposed, d3, k, dstChannels, srcChannels));
+            var v = Float16.Load(src, at + p0, n0);
+            a0 = Float16.FusedMultiplyAdd(v, w0, a0);
+            a1 = Float16.FusedMultiplyAdd(v, w1, a1);
+            a2 = Float16.FusedMultiplyAdd(v, w2, a2);
+            a3 = Float16.FusedMultiplyAdd(v, w3, a3);
+            v = Float16.Load(src, at + p1, n1);
+            b0 = Float16.FusedMultiplyAdd(v, w0, b0);
+            b1 = Float16.FusedMultiplyAdd(v, w1, b1);
+            b2 = Float16.FusedMultiplyAdd(v, w2, b2);
+            b3 = Float16.FusedMultiplyAdd(v, w3, b3);
+            v = Float16.Load(src, at + p2, n2);
+            c0 = Float16.FusedMultiplyAdd(v, w0, c0);
+            c1 = Float16.FusedMultiplyAdd(v, w1, c1);
+            c2 = Float16.FusedMultiplyAdd(v, w2, c2);
+            c3 = Float16.FusedMultiplyAdd(v, w3, c3);
+            v = Float16.Load(src, at + p3, n3);
+            e0 = Float16.FusedMultiplyAdd(v, w0, e0);
+            e1 = Float16.FusedMultiplyAdd(v, w1, e1);
+            e2 = Float16.FusedMultiplyAdd(v, w2, e2);
+            e3 = Float16.FusedMultiplyAdd(v, w3, e3);
+            at += plane;
         }
-        int k = 0;
-        for (; k + 4 <= srcChannels; k += 4)
+        int to = (n * dstChannels + d0) * plane, more = last - d0;
+        FinishProducts(a0, a1, a2, a3, dst, pre, to + p0, n0, plane, more, accumulate, mask);
+        if (j1 > j0) FinishProducts(b0, b1, b2, b3, dst, pre, to + p1, n1, plane, more, accumulate, mask);
+        if (j2 > j1) FinishProducts(c0, c1, c2, c3, dst, pre, to + p2, n2, plane, more, accumulate, mask);
+        if (j3 > j2) FinishProducts(e0, e1, e2, e3, dst, pre, to + p3, n3, plane, more, accumulate, mask);
+    }
+
+    /// <summary>
+    /// The epilogue of <see cref="ChannelMlpProductRows"/> for one vector of the first 1 + <paramref name="more"/> (at
+    /// most four) rows, <paramref name="plane"/> apart from <paramref name="at"/>, <paramref name="count"/> pixels each.
+    /// </summary>
+    private static void FinishProducts(Float16 v0, Float16 v1, Float16 v2, Float16 v3, ArrayView<float> dst, ArrayView<float> pre, int at,
+        int count, int plane, int more, int accumulate, int mask)
+    {
+        FinishProduct(v0, dst, pre, at, count, accumulate, mask);
+        if (more >= 1) FinishProduct(v1, dst, pre, at + plane, count, accumulate, mask);
+        if (more >= 2) FinishProduct(v2, dst, pre, at + 2 * plane, count, accumulate, mask);
+        if (more >= 3) FinishProduct(v3, dst, pre, at + 3 * plane, count, accumulate, mask);
+    }
+
+    /// <summary>dst[at .. at + count) (= or +=) v, then masked as <see cref="ChannelMlpProductRows"/> says.</summary>
+    private static void FinishProduct(Float16 v, ArrayView<float> dst, ArrayView<float> pre, int at, int count, int accumulate, int mask)
+    {
+        if (accumulate != 0) v = Float16.Load(dst, at, count) + v;
+        if (mask == 1) v = Float16.Max(v, new Float16());
+        v.Store(dst, at, count);
+        if (mask == 2)
         {
-            float a0 = ProductWeight(weight, transposed, d, k, dstChannels, srcChannels), a1 = ProductWeight(weight, transposed, d, k + 1, dstChannels, srcChannels);
-            float a2 = ProductWeight(weight, transposed, d, k + 2, dstChannels, srcChannels), a3 = ProductWeight(weight, transposed, d, k + 3, dstChannels, srcChannels);
-            int c = from + k * plane - start;
-            for (int e = start; e < end; e++)
-                dst[e] = dst[e] + a0 * src[c + e] + a1 * src[c + plane + e] + a2 * src[c + 2 * plane + e] + a3 * src[c + 3 * plane + e];
+            int end = at + Math.Min(count, Float16.Count);
+            for (int e = at; e < end; e++) dst[e] = pre[e] <= 0f ? 0f : dst[e];
         }
-        for (; k < srcChannels; k++)
-        {
-            float a = ProductWeight(weight, transposed, d, k, dstChannels, srcChannels);
-            int c = from + k * plane - start;
-            for (int e = start; e < end; e++) dst[e] += a * src[c + e];
-        }
-        // ReLU, and PyTorch's threshold_backward: 0 where pre <= 0, else the value, so NaN passes (as MathF.Max(NaN, 0)).
-        if (mask != 0)
-            for (int e = start; e < end; e++) dst[e] = pre[e] <= 0f ? 0f : dst[e];
     }
 
     /// <summary>A[d, k] of <see cref="ChannelMlpProductRows"/>: weight [D, S] read as is, or weight [S, D] transposed.</summary>

@@ -166,7 +166,7 @@ public static partial class ChannelMlp
         {
             OpScratch.Rent(stream, (long)pixels * hidden, units =>
             {
-                LaunchProductRows(stream, shape, hidden, shape.C, transposed: false, accumulate: false, mask: true, w1, bias ? b1 : default, x, units, units);
+                LaunchProductRows(stream, shape, hidden, shape.C, transposed: false, accumulate: false, ProductMask.Relu, w1, bias ? b1 : default, x, units, units);
                 LaunchAttentionRows(stream, mode, backward: false, shape, hidden, x, units, w2, bias ? b2 : default, x, y, y);
             });
             return;
@@ -200,10 +200,10 @@ public static partial class ChannelMlp
         {
             // h = ReLU(W1·x + b1) (masking a row by itself is its ReLU), then g and dX's direct part, dh = relu'(pre) ⊙ W2ᵀg
             // (h is 0 exactly where pre ≤ 0, NaN where pre is), dX += W1ᵀdh, and the weight gradients.
-            LaunchProductRows(stream, shape, hidden, channels, transposed: false, accumulate: false, mask: true, w1, bias ? b1 : default, x, h, h);
+            LaunchProductRows(stream, shape, hidden, channels, transposed: false, accumulate: false, ProductMask.Relu, w1, bias ? b1 : default, x, h, h);
             LaunchAttentionRows(stream, mode, backward: true, shape, hidden, x, h, w2, bias ? b2 : default, dY, dX, g);
-            LaunchProductRows(stream, shape, hidden, channels, transposed: true, accumulate: false, mask: true, w2, default, g, h, dh);
-            LaunchProductRows(stream, shape, channels, hidden, transposed: true, accumulate: true, mask: false, w1, default, dh, dh, dX);
+            LaunchProductRows(stream, shape, hidden, channels, transposed: true, accumulate: false, ProductMask.WherePreIsPositive, w2, default, g, h, dh);
+            LaunchProductRows(stream, shape, channels, hidden, transposed: true, accumulate: true, ProductMask.None, w1, default, dh, dh, dX);
             LaunchWeightGradientRows(stream, shape, channels, hidden, g, h, dW2, bias ? dB2 : default);
             LaunchWeightGradientRows(stream, shape, hidden, channels, dh, x, dW1, bias ? dB1 : default);
             return;
@@ -218,14 +218,23 @@ public static partial class ChannelMlp
     // Row segments per (image, channel) row of the CPU-shaped kernels: about 1024 lanes in all, segments of at least 64 pixels.
     private static int Segments(int rows, int plane) => Math.Clamp((1024 + rows - 1) / rows, 1, Math.Max(1, plane / 64));
 
-    // dst [N, D, HW] (= or +=) bias + A·src [N, S, HW] (A = weight [D, S], or weight [S, D] transposed), masked by pre.
+    // dst [N, D, HW] (= or +=) bias + A·src [N, S, HW] (A = weight [D, S], or weight [S, D] transposed), then its ReLU or
+    // masked by pre.
     private static void LaunchProductRows(AcceleratorStream stream, Shape4 shape, int dstChannels, int srcChannels, bool transposed, bool accumulate,
-        bool mask, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst)
+        ProductMask mask, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst)
     {
-        int rows = shape.N * dstChannels;
-        int segments = Segments(rows, shape.Plane);
-        ChannelMlpProductRowsKernel.Launch(stream, rows * segments, dstChannels, srcChannels, shape.Plane, segments, transposed ? 1 : 0,
-            bias.IsValid ? 1 : 0, accumulate ? 1 : 0, mask ? 1 : 0, weight, bias.IsValid ? bias : weight, src, pre, dst);
+        int quads = ((shape.Plane + Float16.Count - 1) / Float16.Count + 3) / 4;
+        int lanes = checked(shape.N * ((dstChannels + 3) / 4) * quads);
+        ChannelMlpProductRowsKernel.Launch(stream, lanes, dstChannels, srcChannels, shape.Plane, transposed ? 1 : 0,
+            bias.IsValid ? 1 : 0, accumulate ? 1 : 0, (int)mask, weight, bias.IsValid ? bias : weight, src, pre, dst);
+    }
+
+    // What ChannelMlpProductRows does to its result: nothing, ReLU (the hidden units), or 0 where pre ≤ 0 (dh).
+    private enum ProductMask
+    {
+        None = 0,
+        Relu = 1,
+        WherePreIsPositive = 2,
     }
 
     private static void LaunchAttentionRows(AcceleratorStream stream, int mode, bool backward, Shape4 shape, int hidden, ArrayView<float> x,

@@ -111,14 +111,19 @@ public static partial class ChannelMlp
     /// (n·B + b)·⌈V/4⌉ + q owns four 16-pixel vectors j = 4q .. 4q + 3 of a plane's V = ⌈HW/16⌉ (the last one partial;
     /// the last again where they run out): per k four weights, four vector loads and 16 FMAs into 16 independent sums,
     /// k in order (as the convolution's <see cref="Conv2d.Conv2dRows"/>, of which this is the 1×1 with these epilogues).
-    /// <paramref name="mask"/> 1: ReLU of the result (the hidden units), <c>Float16.Max(v, 0)</c>: 0 where v ≤ 0, NaN
-    /// kept; 2: 0 where pre[n, d, ·] ≤ 0, PyTorch's threshold_backward (dh, with pre the hidden units: 0 exactly where
-    /// their pre-activation is ≤ 0, NaN where it is).
+    /// <paramref name="epilogue"/> then makes of the result v: 1 its ReLU (the hidden units), <c>Float16.Max(v, 0)</c>:
+    /// 0 where v ≤ 0, NaN kept; 2 0 where pre[n, d, ·] ≤ 0, PyTorch's threshold_backward (dh, with pre the hidden units:
+    /// 0 exactly where their pre-activation is ≤ 0, NaN where it is); 3–6 GAM's attention, v = att = W2·h + b2: forward
+    /// y = x ⊙ att (3) or x ⊙ σ(att) (4); backward g = dOut ⊙ x and dX's direct part dOut ⊙ att into dst (5), or
+    /// g = dOut ⊙ x ⊙ σ'(att) and dOut ⊙ σ(att) (6). The multiplies run in vectors, the mask and the σ element by
+    /// element after the vector store, each in its own loop (as one loop of branches, PoCL's forward took 4.8–5.0 ms
+    /// against 3.5–3.7).
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelMlpProductRows(Index1D i, int dstChannels, int srcChannels, int plane, int transposed, int hasBias,
-        int accumulate, int mask, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst)
+        int accumulate, int epilogue, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> x,
+        ArrayView<float> dOut, ArrayView<float> g, ArrayView<float> dst)
     {
         int vectors = (plane + Float16.Count - 1) / Float16.Count, quads = (vectors + 3) / 4;
         int blocks = (dstChannels + 3) / 4;
@@ -176,117 +181,62 @@ public static partial class ChannelMlp
             at += plane;
         }
         int to = (n * dstChannels + d0) * plane, more = last - d0;
-        FinishProducts(a0, a1, a2, a3, dst, pre, to + p0, n0, plane, more, accumulate, mask);
-        if (j1 > j0) FinishProducts(b0, b1, b2, b3, dst, pre, to + p1, n1, plane, more, accumulate, mask);
-        if (j2 > j1) FinishProducts(c0, c1, c2, c3, dst, pre, to + p2, n2, plane, more, accumulate, mask);
-        if (j3 > j2) FinishProducts(e0, e1, e2, e3, dst, pre, to + p3, n3, plane, more, accumulate, mask);
+        FinishProducts(a0, a1, a2, a3, dst, pre, x, dOut, g, to + p0, n0, plane, more, accumulate, epilogue);
+        if (j1 > j0) FinishProducts(b0, b1, b2, b3, dst, pre, x, dOut, g, to + p1, n1, plane, more, accumulate, epilogue);
+        if (j2 > j1) FinishProducts(c0, c1, c2, c3, dst, pre, x, dOut, g, to + p2, n2, plane, more, accumulate, epilogue);
+        if (j3 > j2) FinishProducts(e0, e1, e2, e3, dst, pre, x, dOut, g, to + p3, n3, plane, more, accumulate, epilogue);
     }
 
     /// <summary>
     /// The epilogue of <see cref="ChannelMlpProductRows"/> for one vector of the first 1 + <paramref name="more"/> (at
     /// most four) rows, <paramref name="plane"/> apart from <paramref name="at"/>, <paramref name="count"/> pixels each.
     /// </summary>
-    private static void FinishProducts(Float16 v0, Float16 v1, Float16 v2, Float16 v3, ArrayView<float> dst, ArrayView<float> pre, int at,
-        int count, int plane, int more, int accumulate, int mask)
+    private static void FinishProducts(Float16 v0, Float16 v1, Float16 v2, Float16 v3, ArrayView<float> dst, ArrayView<float> pre, ArrayView<float> x,
+        ArrayView<float> dOut, ArrayView<float> g, int at, int count, int plane, int more, int accumulate, int epilogue)
     {
-        FinishProduct(v0, dst, pre, at, count, accumulate, mask);
-        if (more >= 1) FinishProduct(v1, dst, pre, at + plane, count, accumulate, mask);
-        if (more >= 2) FinishProduct(v2, dst, pre, at + 2 * plane, count, accumulate, mask);
-        if (more >= 3) FinishProduct(v3, dst, pre, at + 3 * plane, count, accumulate, mask);
+        FinishProduct(v0, dst, pre, x, dOut, g, at, count, accumulate, epilogue);
+        if (more >= 1) FinishProduct(v1, dst, pre, x, dOut, g, at + plane, count, accumulate, epilogue);
+        if (more >= 2) FinishProduct(v2, dst, pre, x, dOut, g, at + 2 * plane, count, accumulate, epilogue);
+        if (more >= 3) FinishProduct(v3, dst, pre, x, dOut, g, at + 3 * plane, count, accumulate, epilogue);
     }
 
-    /// <summary>dst[at .. at + count) (= or +=) v, then masked as <see cref="ChannelMlpProductRows"/> says.</summary>
-    private static void FinishProduct(Float16 v, ArrayView<float> dst, ArrayView<float> pre, int at, int count, int accumulate, int mask)
+    /// <summary>dst[at .. at + count) (= or +=) v, with the epilogue of <see cref="ChannelMlpProductRows"/>.</summary>
+    private static void FinishProduct(Float16 v, ArrayView<float> dst, ArrayView<float> pre, ArrayView<float> x, ArrayView<float> dOut,
+        ArrayView<float> g, int at, int count, int accumulate, int epilogue)
     {
         if (accumulate != 0) v = Float16.Load(dst, at, count) + v;
-        if (mask == 1) v = Float16.Max(v, new Float16());
-        v.Store(dst, at, count);
-        if (mask == 2)
+        if (epilogue == 1) v = Float16.Max(v, new Float16());
+        else if (epilogue == 3) v = Float16.Load(x, at, count) * v;
+        else if (epilogue == 5)
         {
-            int end = at + Math.Min(count, Float16.Count);
+            var d = Float16.Load(dOut, at, count);
+            (d * Float16.Load(x, at, count)).Store(g, at, count);
+            v = d * v;
+        }
+        v.Store(dst, at, count);
+        int end = at + Math.Min(count, Float16.Count);
+        if (epilogue == 2)
+        {
             for (int e = at; e < end; e++) dst[e] = pre[e] <= 0f ? 0f : dst[e];
+        }
+        else if (epilogue == 4)
+        {
+            for (int e = at; e < end; e++) dst[e] = x[e] * XMath.Sigmoid(dst[e]);
+        }
+        else if (epilogue == 6)
+        {
+            for (int e = at; e < end; e++)
+            {
+                float s = XMath.Sigmoid(dst[e]);
+                g[e] = dOut[e] * x[e] * (s * (1f - s));
+                dst[e] = dOut[e] * s;
+            }
         }
     }
 
     /// <summary>A[d, k] of <see cref="ChannelMlpProductRows"/>: weight [D, S] read as is, or weight [S, D] transposed.</summary>
     private static float ProductWeight(ArrayView<float> weight, int transposed, int d, int k, int dstChannels, int srcChannels) =>
         transposed != 0 ? weight[k * dstChannels + d] : weight[d * srcChannels + k];
-
-    /// <summary>
-    /// CPU-shaped attention rows of the per-pixel MLP: lane (n·C + o)·segments + s computes segment s of
-    /// <c>att[n, o, ·] = b2[o] + Σ_j W2[o, j]·units[n, j, ·]</c> (the hidden units) in <paramref name="output"/>, then forward
-    /// (<paramref name="backward"/> 0) <c>y = x ⊙ att</c> (mode 1) or <c>x ⊙ σ(att)</c> (mode 2); backward
-    /// <c>g = dOut ⊙ x</c> or <c>dOut ⊙ x ⊙ σ'(att)</c> into <paramref name="g"/> and the direct part of dX,
-    /// <c>dOut ⊙ att</c> or <c>dOut ⊙ σ(att)</c>, into <paramref name="output"/>.
-    /// </summary>
-    [Kernel]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ChannelMlpAttentionRows(Index1D i, int mode, int backward, int hasBias, int channels, int hidden, int plane, int segments,
-        ArrayView<float> x, ArrayView<float> hiddenUnits, ArrayView<float> w2, ArrayView<float> b2, ArrayView<float> dOut, ArrayView<float> output,
-        ArrayView<float> g)
-    {
-        int lane = i;
-        int row = lane / segments;
-        int o = row % channels;
-        int start = SegmentStart(lane, segments, plane), end = SegmentEnd(lane, segments, plane);
-        int units = row / channels * hidden * plane + (start - row * plane) - start;
-        float first = hasBias != 0 ? b2[o] : 0f;
-        for (int e = start; e < end; e++) output[e] = first;
-        int j = 0;
-        for (; j + 4 <= hidden; j += 4)
-        {
-            int w = o * hidden + j;
-            float a0 = w2[w], a1 = w2[w + 1], a2 = w2[w + 2], a3 = w2[w + 3];
-            int u = units + j * plane;
-            for (int e = start; e < end; e++)
-                output[e] = output[e] + a0 * hiddenUnits[u + e] + a1 * hiddenUnits[u + plane + e] + a2 * hiddenUnits[u + 2 * plane + e]
-                    + a3 * hiddenUnits[u + 3 * plane + e];
-        }
-        for (; j < hidden; j++)
-        {
-            float a = w2[o * hidden + j];
-            int u = units + j * plane;
-            for (int e = start; e < end; e++) output[e] += a * hiddenUnits[u + e];
-        }
-        if (backward == 0)
-        {
-            if (mode == ModeMultiply)
-                for (int e = start; e < end; e++) output[e] = x[e] * output[e];
-            else
-                for (int e = start; e < end; e++) output[e] = x[e] * XMath.Sigmoid(output[e]);
-        }
-        else if (mode == ModeMultiply)
-        {
-            for (int e = start; e < end; e++)
-            {
-                g[e] = dOut[e] * x[e];
-                output[e] = dOut[e] * output[e];
-            }
-        }
-        else
-        {
-            for (int e = start; e < end; e++)
-            {
-                float s = XMath.Sigmoid(output[e]);
-                g[e] = dOut[e] * x[e] * (s * (1f - s));
-                output[e] = dOut[e] * s;
-            }
-        }
-    }
-
-    /// <summary>
-    /// The first element of a row-segment lane's segment: row lane / segments, segment lane mod segments, of
-    /// ⌈plane / segments⌉ elements each (the last may be shorter or empty).
-    /// </summary>
-    private static int SegmentStart(int lane, int segments, int plane)
-    {
-        int row = lane / segments;
-        return row * plane + (lane - row * segments) * ((plane + segments - 1) / segments);
-    }
-
-    /// <summary>One past the last element of the lane's segment (<see cref="SegmentStart"/>), at most its row's end.</summary>
-    private static int SegmentEnd(int lane, int segments, int plane) =>
-        Math.Min(SegmentStart(lane, segments, plane) + (plane + segments - 1) / segments, (lane / segments + 1) * plane);
 
     /// <summary>Σ_n m[n·width + column] over the batch, in order.</summary>
     private static float ColumnSum(ArrayView<float> m, int column, int width, int batch)

@@ -166,7 +166,7 @@ public static partial class ChannelMlp
         {
             OpScratch.Rent(stream, (long)pixels * hidden, units =>
             {
-                LaunchProductRows(stream, shape, hidden, shape.C, transposed: false, accumulate: false, ProductMask.Relu, w1, bias ? b1 : default, x, units, units);
+                LaunchProductRows(stream, shape, hidden, shape.C, transposed: false, accumulate: false, ProductEpilogue.Relu, w1, bias ? b1 : default, x, units, units);
                 LaunchAttentionRows(stream, mode, backward: false, shape, hidden, x, units, w2, bias ? b2 : default, x, y, y);
             });
             return;
@@ -198,12 +198,12 @@ public static partial class ChannelMlp
         }
         if (!KernelShape.GpuShaped(stream))
         {
-            // h = ReLU(W1·x + b1) (masking a row by itself is its ReLU), then g and dX's direct part, dh = relu'(pre) ⊙ W2ᵀg
+            // h = ReLU(W1·x + b1), then g and dX's direct part, dh = relu'(pre) ⊙ W2ᵀg
             // (h is 0 exactly where pre ≤ 0, NaN where pre is), dX += W1ᵀdh, and the weight gradients.
-            LaunchProductRows(stream, shape, hidden, channels, transposed: false, accumulate: false, ProductMask.Relu, w1, bias ? b1 : default, x, h, h);
+            LaunchProductRows(stream, shape, hidden, channels, transposed: false, accumulate: false, ProductEpilogue.Relu, w1, bias ? b1 : default, x, h, h);
             LaunchAttentionRows(stream, mode, backward: true, shape, hidden, x, h, w2, bias ? b2 : default, dY, dX, g);
-            LaunchProductRows(stream, shape, hidden, channels, transposed: true, accumulate: false, ProductMask.WherePreIsPositive, w2, default, g, h, dh);
-            LaunchProductRows(stream, shape, channels, hidden, transposed: true, accumulate: true, ProductMask.None, w1, default, dh, dh, dX);
+            LaunchProductRows(stream, shape, hidden, channels, transposed: true, accumulate: false, ProductEpilogue.WherePreIsPositive, w2, default, g, h, dh);
+            LaunchProductRows(stream, shape, channels, hidden, transposed: true, accumulate: true, ProductEpilogue.None, w1, default, dh, dh, dX);
             LaunchWeightGradientRows(stream, shape, channels, hidden, g, h, dW2, bias ? dB2 : default);
             LaunchWeightGradientRows(stream, shape, hidden, channels, dh, x, dW1, bias ? dB1 : default);
             return;
@@ -215,35 +215,44 @@ public static partial class ChannelMlp
         WeightGradient(stream, dh, hidden, x, channels, shape.Plane, pixels, bias, partial, dW1, dB1);
     }
 
-    // Row segments per (image, channel) row of the CPU-shaped kernels: about 1024 lanes in all, segments of at least 64 pixels.
-    private static int Segments(int rows, int plane) => Math.Clamp((1024 + rows - 1) / rows, 1, Math.Max(1, plane / 64));
-
-    // dst [N, D, HW] (= or +=) bias + A·src [N, S, HW] (A = weight [D, S], or weight [S, D] transposed), then its ReLU or
-    // masked by pre.
+    // dst [N, D, HW] (= or +=) bias + A·src [N, S, HW] (A = weight [D, S], or weight [S, D] transposed), then the
+    // epilogue: its ReLU, masked by pre, or GAM's attention applied with x and dOut (g written by the backward ones).
     private static void LaunchProductRows(AcceleratorStream stream, Shape4 shape, int dstChannels, int srcChannels, bool transposed, bool accumulate,
-        ProductMask mask, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst)
+        ProductEpilogue epilogue, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst,
+        ArrayView<float> x = default, ArrayView<float> dOut = default, ArrayView<float> g = default)
     {
         int quads = ((shape.Plane + Float16.Count - 1) / Float16.Count + 3) / 4;
         int lanes = checked(shape.N * ((dstChannels + 3) / 4) * quads);
         ChannelMlpProductRowsKernel.Launch(stream, lanes, dstChannels, srcChannels, shape.Plane, transposed ? 1 : 0,
-            bias.IsValid ? 1 : 0, accumulate ? 1 : 0, (int)mask, weight, bias.IsValid ? bias : weight, src, pre, dst);
+            bias.IsValid ? 1 : 0, accumulate ? 1 : 0, (int)epilogue, weight, bias.IsValid ? bias : weight, src, pre, x.IsValid ? x : src,
+            dOut.IsValid ? dOut : src, g.IsValid ? g : dst, dst);
     }
 
-    // What ChannelMlpProductRows does to its result: nothing, ReLU (the hidden units), or 0 where pre ≤ 0 (dh).
-    private enum ProductMask
+    // What ChannelMlpProductRows makes of its result (its doc has the formulas).
+    private enum ProductEpilogue
     {
         None = 0,
         Relu = 1,
         WherePreIsPositive = 2,
+        Multiply = 3,
+        MultiplySigmoid = 4,
+        MultiplyBackward = 5,
+        MultiplySigmoidBackward = 6,
     }
 
+    // GAM's att = W2·h + b2 [N, C, HW] applied: forward y = x ⊙ att or x ⊙ σ(att) into output; backward g and dX's
+    // direct part into output.
     private static void LaunchAttentionRows(AcceleratorStream stream, int mode, bool backward, Shape4 shape, int hidden, ArrayView<float> x,
         ArrayView<float> pre, ArrayView<float> w2, ArrayView<float> b2, ArrayView<float> dOut, ArrayView<float> output, ArrayView<float> g)
     {
-        int rows = shape.N * shape.C;
-        int segments = Segments(rows, shape.Plane);
-        ChannelMlpAttentionRowsKernel.Launch(stream, rows * segments, mode, backward ? 1 : 0, b2.IsValid ? 1 : 0, shape.C, hidden, shape.Plane, segments,
-            x, pre, w2, b2.IsValid ? b2 : w2, dOut, output, g);
+        var epilogue = (backward, mode == ModeMultiply) switch
+        {
+            (false, true) => ProductEpilogue.Multiply,
+            (false, false) => ProductEpilogue.MultiplySigmoid,
+            (true, true) => ProductEpilogue.MultiplyBackward,
+            _ => ProductEpilogue.MultiplySigmoidBackward,
+        };
+        LaunchProductRows(stream, shape, shape.C, hidden, transposed: false, accumulate: false, epilogue, w2, b2, pre, pre, output, x, dOut, g);
     }
 
     // dWeight [rows, cols] += Σ a [N, rows, HW] · b [N, cols, HW] over pixels, dBias [rows] += Σ a when given: the weight

@@ -111,11 +111,12 @@ public static partial class ChannelMlp
     /// (n·B + b)·⌈V/4⌉ + q owns four 16-pixel vectors j = 4q .. 4q + 3 of a plane's V = ⌈HW/16⌉ (the last one partial;
     /// the last again where they run out): per k four weights, four vector loads and 16 FMAs into 16 independent sums,
     /// k in order (as the convolution's <see cref="Conv2d.Conv2dRows"/>, of which this is the 1×1 with these epilogues).
-    /// <paramref name="epilogue"/> then makes of the result v: 1 its ReLU (the hidden units), <c>Float16.Max(v, 0)</c>:
-    /// 0 where v ≤ 0, NaN kept; 2 0 where pre[n, d, ·] ≤ 0, PyTorch's threshold_backward (dh, with pre the hidden units:
-    /// 0 exactly where their pre-activation is ≤ 0, NaN where it is); 3–6 GAM's attention, v = att = W2·h + b2: forward
-    /// y = x ⊙ att (3) or x ⊙ σ(att) (4); backward g = dOut ⊙ x and dX's direct part dOut ⊙ att into dst (5), or
-    /// g = dOut ⊙ x ⊙ σ'(att) and dOut ⊙ σ(att) (6). The multiplies run in vectors, the mask and the σ element by
+    /// <paramref name="epilogue"/> then makes of the result v: <see cref="EpilogueRelu"/> its ReLU (the hidden units),
+    /// <c>Float16.Max(v, 0)</c>: 0 where v ≤ 0, NaN kept; <see cref="EpilogueWherePreIsPositive"/> 0 where
+    /// pre[n, d, ·] ≤ 0, PyTorch's threshold_backward (dh, with pre the hidden units: 0 exactly where their
+    /// pre-activation is ≤ 0, NaN where it is); the other four GAM's attention, v = att = W2·h + b2: forward y = x ⊙ att
+    /// or x ⊙ σ(att); backward g = dOut ⊙ x and dX's direct part dOut ⊙ att into dst, or g = dOut ⊙ x ⊙ σ'(att) and
+    /// dOut ⊙ σ(att). The multiplies run in vectors, the mask and the σ element by
     /// element after the vector store, each in its own loop (as one loop of branches, PoCL's forward took 4.8–5.0 ms
     /// against 3.5–3.7).
     /// </summary>
@@ -205,9 +206,9 @@ public static partial class ChannelMlp
         ArrayView<float> g, int at, int count, int accumulate, int epilogue)
     {
         if (accumulate != 0) v = Float16.Load(dst, at, count) + v;
-        if (epilogue == 1) v = Float16.Max(v, new Float16());
-        else if (epilogue == 3) v = Float16.Load(x, at, count) * v;
-        else if (epilogue == 5)
+        if (epilogue == EpilogueRelu) v = Float16.Max(v, new Float16());
+        else if (epilogue == EpilogueMultiply) v = Float16.Load(x, at, count) * v;
+        else if (epilogue == EpilogueMultiplyBackward)
         {
             var d = Float16.Load(dOut, at, count);
             (d * Float16.Load(x, at, count)).Store(g, at, count);
@@ -215,15 +216,15 @@ public static partial class ChannelMlp
         }
         v.Store(dst, at, count);
         int end = at + Math.Min(count, Float16.Count);
-        if (epilogue == 2)
+        if (epilogue == EpilogueWherePreIsPositive)
         {
             for (int e = at; e < end; e++) dst[e] = pre[e] <= 0f ? 0f : dst[e];
         }
-        else if (epilogue == 4)
+        else if (epilogue == EpilogueMultiplySigmoid)
         {
             for (int e = at; e < end; e++) dst[e] = x[e] * XMath.Sigmoid(dst[e]);
         }
-        else if (epilogue == 6)
+        else if (epilogue == EpilogueMultiplySigmoidBackward)
         {
             for (int e = at; e < end; e++)
             {

@@ -166,7 +166,7 @@ public static partial class ChannelMlp
         {
             OpScratch.Rent(stream, (long)pixels * hidden, units =>
             {
-                LaunchProductRows(stream, shape, hidden, shape.C, transposed: false, accumulate: false, ProductEpilogue.Relu, w1, bias ? b1 : default, x, units, units);
+                LaunchProductRows(stream, shape, hidden, shape.C, transposed: false, accumulate: false, EpilogueRelu, w1, bias ? b1 : default, x, units, units);
                 LaunchAttentionRows(stream, mode, backward: false, shape, hidden, x, units, w2, bias ? b2 : default, x, y, y);
             });
             return;
@@ -200,10 +200,10 @@ public static partial class ChannelMlp
         {
             // h = ReLU(W1·x + b1), then g and dX's direct part, dh = relu'(pre) ⊙ W2ᵀg
             // (h is 0 exactly where pre ≤ 0, NaN where pre is), dX += W1ᵀdh, and the weight gradients.
-            LaunchProductRows(stream, shape, hidden, channels, transposed: false, accumulate: false, ProductEpilogue.Relu, w1, bias ? b1 : default, x, h, h);
+            LaunchProductRows(stream, shape, hidden, channels, transposed: false, accumulate: false, EpilogueRelu, w1, bias ? b1 : default, x, h, h);
             LaunchAttentionRows(stream, mode, backward: true, shape, hidden, x, h, w2, bias ? b2 : default, dY, dX, g);
-            LaunchProductRows(stream, shape, hidden, channels, transposed: true, accumulate: false, ProductEpilogue.WherePreIsPositive, w2, default, g, h, dh);
-            LaunchProductRows(stream, shape, channels, hidden, transposed: true, accumulate: true, ProductEpilogue.None, w1, default, dh, dh, dX);
+            LaunchProductRows(stream, shape, hidden, channels, transposed: true, accumulate: false, EpilogueWherePreIsPositive, w2, default, g, h, dh);
+            LaunchProductRows(stream, shape, channels, hidden, transposed: true, accumulate: true, EpilogueNone, w1, default, dh, dh, dX);
             LaunchWeightGradientRows(stream, shape, channels, hidden, g, h, dW2, bias ? dB2 : default);
             LaunchWeightGradientRows(stream, shape, hidden, channels, dh, x, dW1, bias ? dB1 : default);
             return;
@@ -218,27 +218,24 @@ public static partial class ChannelMlp
     // dst [N, D, HW] (= or +=) bias + A·src [N, S, HW] (A = weight [D, S], or weight [S, D] transposed), then the
     // epilogue: its ReLU, masked by pre, or GAM's attention applied with x and dOut (g written by the backward ones).
     private static void LaunchProductRows(AcceleratorStream stream, Shape4 shape, int dstChannels, int srcChannels, bool transposed, bool accumulate,
-        ProductEpilogue epilogue, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst,
+        int epilogue, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst,
         ArrayView<float> x = default, ArrayView<float> dOut = default, ArrayView<float> g = default)
     {
         int quads = ((shape.Plane + Float16.Count - 1) / Float16.Count + 3) / 4;
         int lanes = checked(shape.N * ((dstChannels + 3) / 4) * quads);
         ChannelMlpProductRowsKernel.Launch(stream, lanes, dstChannels, srcChannels, shape.Plane, transposed ? 1 : 0,
-            bias.IsValid ? 1 : 0, accumulate ? 1 : 0, (int)epilogue, weight, bias.IsValid ? bias : weight, src, pre, x.IsValid ? x : src,
+            bias.IsValid ? 1 : 0, accumulate ? 1 : 0, epilogue, weight, bias.IsValid ? bias : weight, src, pre, x.IsValid ? x : src,
             dOut.IsValid ? dOut : src, g.IsValid ? g : dst, dst);
     }
 
     // What ChannelMlpProductRows makes of its result (its doc has the formulas).
-    private enum ProductEpilogue
-    {
-        None = 0,
-        Relu = 1,
-        WherePreIsPositive = 2,
-        Multiply = 3,
-        MultiplySigmoid = 4,
-        MultiplyBackward = 5,
-        MultiplySigmoidBackward = 6,
-    }
+    private const int EpilogueNone = 0;
+    private const int EpilogueRelu = 1;
+    private const int EpilogueWherePreIsPositive = 2;
+    private const int EpilogueMultiply = 3;
+    private const int EpilogueMultiplySigmoid = 4;
+    private const int EpilogueMultiplyBackward = 5;
+    private const int EpilogueMultiplySigmoidBackward = 6;
 
     // GAM's att = W2·h + b2 [N, C, HW] applied: forward y = x ⊙ att or x ⊙ σ(att) into output; backward g and dX's
     // direct part into output.
@@ -247,10 +244,10 @@ public static partial class ChannelMlp
     {
         var epilogue = (backward, mode == ModeMultiply) switch
         {
-            (false, true) => ProductEpilogue.Multiply,
-            (false, false) => ProductEpilogue.MultiplySigmoid,
-            (true, true) => ProductEpilogue.MultiplyBackward,
-            _ => ProductEpilogue.MultiplySigmoidBackward,
+            (false, true) => EpilogueMultiply,
+            (false, false) => EpilogueMultiplySigmoid,
+            (true, true) => EpilogueMultiplyBackward,
+            _ => EpilogueMultiplySigmoidBackward,
         };
         LaunchProductRows(stream, shape, shape.C, hidden, transposed: false, accumulate: false, epilogue, w2, b2, pre, pre, output, x, dOut, g);
     }

@@ -160,12 +160,12 @@ public static partial class Conv2d
                 row += paddedWidth;
             }
         }
-        int plane = height * dstWidth;
+        int plane = height * dstWidth, more = last - d0;
         int to = (n * dstChannels + d0) * plane;
-        StoreBlock(a0, a1, a2, a3, dst, to + ItemOffset(j0, segments, dstWidth, dstWidth), plane, last - d0);
-        if (j1 > j0) StoreBlock(b0, b1, b2, b3, dst, to + ItemOffset(j1, segments, dstWidth, dstWidth), plane, last - d0);
-        if (j2 > j1) StoreBlock(c0, c1, c2, c3, dst, to + ItemOffset(j2, segments, dstWidth, dstWidth), plane, last - d0);
-        if (j3 > j2) StoreBlock(e0, e1, e2, e3, dst, to + ItemOffset(j3, segments, dstWidth, dstWidth), plane, last - d0);
+        StoreBlock(a0, a1, a2, a3, dst, to + ItemOffset(j0, segments, dstWidth, dstWidth), plane, more);
+        if (j1 > j0) StoreBlock(b0, b1, b2, b3, dst, to + ItemOffset(j1, segments, dstWidth, dstWidth), plane, more);
+        if (j2 > j1) StoreBlock(c0, c1, c2, c3, dst, to + ItemOffset(j2, segments, dstWidth, dstWidth), plane, more);
+        if (j3 > j2) StoreBlock(e0, e1, e2, e3, dst, to + ItemOffset(j3, segments, dstWidth, dstWidth), plane, more);
     }
 
     /// <summary>

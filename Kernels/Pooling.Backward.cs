@@ -82,7 +82,7 @@ public static partial class Pooling
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void DirectionalAveragePoolBackwardPlanes(Index1D i, int height, int width, int stride, int offsetH, int offsetW, int accumulate,
+    public static void DirectionalAveragePoolBackwardShortRows(Index1D i, int height, int width, int stride, int offsetH, int offsetW, int accumulate,
         ArrayView<float> dOut, ArrayView<float> dInput)
     {
         long start = (long)i.X * height * width, end = start + (long)height * width, gradients = (long)i.X * stride;
@@ -168,7 +168,7 @@ public static partial class Pooling
     {
         if (!KernelShape.GpuShaped(stream) && shape.W < Float16.Count)
         {
-            DirectionalAveragePoolBackwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, stride, offsetH, offsetW, accumulate ? 1 : 0, dOut, dInput);
+            DirectionalAveragePoolBackwardShortRowsKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, stride, offsetH, offsetW, accumulate ? 1 : 0, dOut, dInput);
             return;
         }
         int span = KernelShape.RowSpan(stream, shape.W);

@@ -62,7 +62,7 @@ public static partial class SigmoidGating
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SigmoidGateDirectionalForwardPlanes(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> sigmoidsH,
+    public static void SigmoidGateDirectionalForwardShortRows(Index1D i, int height, int width, ArrayView<float> x, ArrayView<float> sigmoidsH,
         ArrayView<float> sigmoidsW, ArrayView<float> y)
     {
         long start = (long)i.X * height * width, end = start + (long)height * width;
@@ -129,7 +129,7 @@ public static partial class SigmoidGating
         WithSigmoids(stream, [gateH, gateW], s =>
         {
             if (!KernelShape.GpuShaped(stream) && shape.W < Float16.Count)
-                SigmoidGateDirectionalForwardPlanesKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, x, s[0], s[1], y);
+                SigmoidGateDirectionalForwardShortRowsKernel.Launch(stream, shape.N * shape.C, shape.H, shape.W, x, s[0], s[1], y);
             else
                 SigmoidGateDirectionalForwardKernel.Launch(stream, KernelShape.RowSpans(shape.N * shape.C * shape.H, shape.W, span), shape.H, shape.W, span, x, s[0], s[1], y);
         });

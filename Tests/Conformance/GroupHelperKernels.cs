@@ -162,9 +162,7 @@ public abstract partial class ConformanceTests
     {
         var x = TestData.Floats(97, 200, -50f, 50f);
         var plain = RunGroupHelpers(x, 33, 1, 2);
-        bool before = Accelerator.Checked;
-        Accelerator.Checked = true;
-        try
+        InCheckedMode(() =>
         {
             var checkedRun = RunGroupHelpers(x, 33, 1, 2);
             Verify.BitExact(checkedRun.Sums, plain.Sums, "BlockSum checked");
@@ -172,11 +170,7 @@ public abstract partial class ConformanceTests
             Verify.BitExact(checkedRun.Rotated, plain.Rotated, "Rotate checked");
             Verify.BitExact(checkedRun.Doubled, plain.Doubled, "second BlockSum checked");
             Verify.BitExact(checkedRun.Mirrored, plain.Mirrored, "Publish checked");
-        }
-        finally
-        {
-            Accelerator.Checked = before;
-        }
+        });
     }
 
     private (float[] Sums, float[] Means, float[] Rotated, float[] Doubled, float[] Mirrored) RunGroupHelpers(float[] x, int gx, int gy, int rounds)

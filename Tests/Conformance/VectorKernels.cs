@@ -430,9 +430,7 @@ public abstract partial class ConformanceTests
         var values = TestData.Floats(98, length);
         using var x = Upload(values);
         using var y = Poisoned<float>(length);
-        bool before = Accelerator.Checked;
-        Accelerator.Checked = true;
-        try
+        InCheckedMode(() =>
         {
             VectorKernels.PartialShifted8Kernel.Launch(Accelerator, length / 8, x.View, y.View, 1, 7);
             var copied = Download(y);
@@ -448,11 +446,7 @@ public abstract partial class ConformanceTests
             });
             Assert.Contains("PartialShifted8", error.Message);
             Assert.Contains("parameter 'x': a vector of 8 floats at index 25 is not inside a view of 32 elements", error.Message);
-        }
-        finally
-        {
-            Accelerator.Checked = before;
-        }
+        });
     }
 
     public static TheoryData<int, int, string> VectorsPastTheEnd => new()
@@ -472,9 +466,7 @@ public abstract partial class ConformanceTests
         using var x = Upload(TestData.Floats(98, length));
         var parentValues = TestData.Floats(99, 3 * length);
         using var parent = Upload(parentValues);
-        bool before = Accelerator.Checked;
-        Accelerator.Checked = true;
-        try
+        InCheckedMode(() =>
         {
             var error = Assert.Throws<IndexOutOfRangeException>(() =>
             {
@@ -483,11 +475,7 @@ public abstract partial class ConformanceTests
             });
             Assert.Contains("Shifted8", error.Message);
             Assert.Contains(message, error.Message);
-        }
-        finally
-        {
-            Accelerator.Checked = before;
-        }
+        });
         var after = parent.ToArray();
         Assert.Equal(parentValues[..length], after[..length]);
         Assert.Equal(parentValues[(2 * length)..], after[(2 * length)..]);

@@ -37,6 +37,21 @@ public abstract class AcceleratorTest(AcceleratorKind kind) : IDisposable
     /// </summary>
     protected virtual bool RunsOnIlgpuCpu(string method) => true;
 
+    /// <summary>Runs <paramref name="body"/> with <see cref="Compute.Accelerator.Checked"/> on (every view access bounds-checked), then restores it.</summary>
+    protected void InCheckedMode(Action body)
+    {
+        bool before = Accelerator.Checked;
+        Accelerator.Checked = true;
+        try
+        {
+            body();
+        }
+        finally
+        {
+            Accelerator.Checked = before;
+        }
+    }
+
     /// <summary>
     /// Counts <paramref name="elements"/> against <see cref="IlgpuCpuElementBudget"/>; on ILGPU's CPU accelerator a test
     /// over the budget is skipped, with the reason, before it launches anything bigger.

@@ -161,17 +161,11 @@ public sealed class IlgpuCheckedModeTests() : AcceleratorTest(AcceleratorKind.Il
         using var x = Accelerator.Allocate<float>(values);
         using var y = Accelerator.Allocate<float>(16);
         y.CopyFrom(Enumerable.Repeat(Poison.Float, 16).ToArray());
-        bool before = Accelerator.Checked;
-        Accelerator.Checked = true;
-        try
+        InCheckedMode(() =>
         {
             CheckedModeKernels.ShiftedWriteKernel.Launch(Accelerator, 16, x.View, y.View, 0);
             Accelerator.Synchronize();
-        }
-        finally
-        {
-            Accelerator.Checked = before;
-        }
+        });
         Assert.Equal(values, y.ToArray());
     }
 }

@@ -108,8 +108,9 @@ public static partial class ChannelMlp
     /// CPU-shaped row product of the per-pixel MLP, <c>dst[n, d, ·] (= or +=) bias[d] + Σ_k A[d, k]·src[n, k, ·]</c> over
     /// k &lt; S, with A[d, k] = weight[d·S + k] (W1·x: the pre-activations) or, <paramref name="transposed"/>,
     /// weight[k·D + d] (W2ᵀg: dh; W1ᵀdh: dX). Over blocks b of four rows d0..d0+3 (fewer at the end), lane
-    /// (n·B + b)·⌈V/4⌉ + q owns four 16-pixel vectors j = 4q .. 4q + 3 of a plane's V = ⌈HW/16⌉ (the last one partial;
-    /// the last again where they run out): per k four weights, four vector loads and 16 FMAs into 16 independent sums,
+    /// b·⌈N·V/4⌉ + q owns four 16-pixel vectors j = 4q .. 4q + 3 of the batch's N·V, V = ⌈HW/16⌉ per plane (the last of
+    /// each partial; the last again where they run out; consecutive vectors cross into the next image, so no lane
+    /// repeats one where V is not a multiple of four): per k four weights, four vector loads and 16 FMAs into 16 independent sums,
     /// k in order (as the convolution's <see cref="Conv2d.Conv2dRows"/>, of which this is the 1×1 with these epilogues).
     /// <paramref name="epilogue"/> then makes of the result v: <see cref="EpilogueRelu"/> its ReLU (the hidden units),
     /// <c>Float16.Max(v, 0)</c>: 0 where v ≤ 0, NaN kept; <see cref="EpilogueWherePreIsPositive"/> 0 where
@@ -122,20 +123,20 @@ public static partial class ChannelMlp
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ChannelMlpProductRows(Index1D i, int dstChannels, int srcChannels, int plane, int transposed, int hasBias,
+    public static void ChannelMlpProductRows(Index1D i, int batch, int dstChannels, int srcChannels, int plane, int transposed, int hasBias,
         int accumulate, int epilogue, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> x,
         ArrayView<float> dOut, ArrayView<float> g, ArrayView<float> dst)
     {
-        int vectors = (plane + Float16.Count - 1) / Float16.Count, quads = (vectors + 3) / 4;
-        int blocks = (dstChannels + 3) / 4;
+        int vectors = (plane + Float16.Count - 1) / Float16.Count, items = batch * vectors, quads = (items + 3) / 4;
         int j0 = i % quads * 4;
-        int rest = i / quads;
-        int n = rest / blocks;
-        int d0 = rest % blocks * 4, last = dstChannels - 1;
+        int d0 = i / quads * 4, last = dstChannels - 1;
         int d1 = Math.Min(d0 + 1, last), d2 = Math.Min(d0 + 2, last), d3 = Math.Min(d0 + 3, last);
-        int j1 = Math.Min(j0 + 1, vectors - 1), j2 = Math.Min(j0 + 2, vectors - 1), j3 = Math.Min(j0 + 3, vectors - 1);
-        int p0 = j0 * Float16.Count, p1 = j1 * Float16.Count, p2 = j2 * Float16.Count, p3 = j3 * Float16.Count;
+        int j1 = Math.Min(j0 + 1, items - 1), j2 = Math.Min(j0 + 2, items - 1), j3 = Math.Min(j0 + 3, items - 1);
+        int p0 = j0 % vectors * Float16.Count, p1 = j1 % vectors * Float16.Count, p2 = j2 % vectors * Float16.Count, p3 = j3 % vectors * Float16.Count;
         int n0 = plane - p0, n1 = plane - p1, n2 = plane - p2, n3 = plane - p3;
+        int srcImage = srcChannels * plane, dstImage = dstChannels * plane;
+        int s0 = j0 / vectors * srcImage + p0, s1 = j1 / vectors * srcImage + p1;
+        int s2 = j2 / vectors * srcImage + p2, s3 = j3 / vectors * srcImage + p3;
         var a0 = new Float16(hasBias != 0 ? bias[d0] : 0f);
         var a1 = new Float16(hasBias != 0 ? bias[d1] : 0f);
         var a2 = new Float16(hasBias != 0 ? bias[d2] : 0f);
@@ -152,40 +153,40 @@ public static partial class ChannelMlp
         var e1 = a1;
         var e2 = a2;
         var e3 = a3;
-        int at = n * srcChannels * plane;
+        int at = 0;
         for (int k = 0; k < srcChannels; k++)
         {
             var w0 = new Float16(ProductWeight(weight, transposed, d0, k, dstChannels, srcChannels));
             var w1 = new Float16(ProductWeight(weight, transposed, d1, k, dstChannels, srcChannels));
             var w2 = new Float16(ProductWeight(weight, transposed, d2, k, dstChannels, srcChannels));
             var w3 = new Float16(ProductWeight(weight, transposed, d3, k, dstChannels, srcChannels));
-            var v = Float16.Load(src, at + p0, n0);
+            var v = Float16.Load(src, at + s0, n0);
             a0 = Float16.FusedMultiplyAdd(v, w0, a0);
             a1 = Float16.FusedMultiplyAdd(v, w1, a1);
             a2 = Float16.FusedMultiplyAdd(v, w2, a2);
             a3 = Float16.FusedMultiplyAdd(v, w3, a3);
-            v = Float16.Load(src, at + p1, n1);
+            v = Float16.Load(src, at + s1, n1);
             b0 = Float16.FusedMultiplyAdd(v, w0, b0);
             b1 = Float16.FusedMultiplyAdd(v, w1, b1);
             b2 = Float16.FusedMultiplyAdd(v, w2, b2);
             b3 = Float16.FusedMultiplyAdd(v, w3, b3);
-            v = Float16.Load(src, at + p2, n2);
+            v = Float16.Load(src, at + s2, n2);
             c0 = Float16.FusedMultiplyAdd(v, w0, c0);
             c1 = Float16.FusedMultiplyAdd(v, w1, c1);
             c2 = Float16.FusedMultiplyAdd(v, w2, c2);
             c3 = Float16.FusedMultiplyAdd(v, w3, c3);
-            v = Float16.Load(src, at + p3, n3);
+            v = Float16.Load(src, at + s3, n3);
             e0 = Float16.FusedMultiplyAdd(v, w0, e0);
             e1 = Float16.FusedMultiplyAdd(v, w1, e1);
             e2 = Float16.FusedMultiplyAdd(v, w2, e2);
             e3 = Float16.FusedMultiplyAdd(v, w3, e3);
             at += plane;
         }
-        int to = (n * dstChannels + d0) * plane, more = last - d0;
-        FinishProducts(a0, a1, a2, a3, dst, pre, x, dOut, g, to + p0, n0, plane, more, accumulate, epilogue);
-        if (j1 > j0) FinishProducts(b0, b1, b2, b3, dst, pre, x, dOut, g, to + p1, n1, plane, more, accumulate, epilogue);
-        if (j2 > j1) FinishProducts(c0, c1, c2, c3, dst, pre, x, dOut, g, to + p2, n2, plane, more, accumulate, epilogue);
-        if (j3 > j2) FinishProducts(e0, e1, e2, e3, dst, pre, x, dOut, g, to + p3, n3, plane, more, accumulate, epilogue);
+        int to = d0 * plane, more = last - d0;
+        FinishProducts(a0, a1, a2, a3, dst, pre, x, dOut, g, to + j0 / vectors * dstImage + p0, n0, plane, more, accumulate, epilogue);
+        if (j1 > j0) FinishProducts(b0, b1, b2, b3, dst, pre, x, dOut, g, to + j1 / vectors * dstImage + p1, n1, plane, more, accumulate, epilogue);
+        if (j2 > j1) FinishProducts(c0, c1, c2, c3, dst, pre, x, dOut, g, to + j2 / vectors * dstImage + p2, n2, plane, more, accumulate, epilogue);
+        if (j3 > j2) FinishProducts(e0, e1, e2, e3, dst, pre, x, dOut, g, to + j3 / vectors * dstImage + p3, n3, plane, more, accumulate, epilogue);
     }
 
     /// <summary>

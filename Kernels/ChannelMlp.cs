@@ -221,9 +221,9 @@ public static partial class ChannelMlp
         int epilogue, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> src, ArrayView<float> pre, ArrayView<float> dst,
         ArrayView<float> x = default, ArrayView<float> dOut = default, ArrayView<float> g = default)
     {
-        int quads = ((shape.Plane + Float16.Count - 1) / Float16.Count + 3) / 4;
-        int lanes = checked(shape.N * ((dstChannels + 3) / 4) * quads);
-        ChannelMlpProductRowsKernel.Launch(stream, lanes, dstChannels, srcChannels, shape.Plane, transposed ? 1 : 0,
+        long quads = ((long)shape.N * ((shape.Plane + Float16.Count - 1) / Float16.Count) + 3) / 4;
+        int lanes = checked((int)((dstChannels + 3) / 4 * quads));
+        ChannelMlpProductRowsKernel.Launch(stream, lanes, shape.N, dstChannels, srcChannels, shape.Plane, transposed ? 1 : 0,
             bias.IsValid ? 1 : 0, accumulate ? 1 : 0, epilogue, weight, bias.IsValid ? bias : weight, src, pre, x.IsValid ? x : src,
             dOut.IsValid ? dOut : src, g.IsValid ? g : dst, dst);
     }

@@ -74,8 +74,10 @@ public static partial class Conv2d
 
     /// <summary>
     /// Over the destination blocks b of four channels d0..d0+3 (per group γ, fewer at a group's end), lane
-    /// (n·B' + b)·⌈H·segments / 4⌉ + q writes four items j = 4q .. 4q + 3 of the image's H·segments (the last item again
-    /// where they run out), item j = h·segments + σ being <c>dst[n, d, h, w0 .. w0+16)</c>, w0 = min(16σ, dstWidth − 16):
+    /// b·⌈N·H·segments / 4⌉ + q writes four items j = 4q .. 4q + 3 of the batch's N·H·segments (the last item again
+    /// where they run out; consecutive items cross into the next image, so no lane repeats one where an image's H·segments
+    /// is not a multiple of four), item j = (n·H + h)·segments + σ being <c>dst[n, d, h, w0 .. w0+16)</c>,
+    /// w0 = min(16σ, dstWidth − 16):
     /// <c>bias[d] + Σ_{s', t} A[d, s', t] · padded[n, γ·S/g + s', h + t/K, w0 + t mod K + ·]</c>, source channels and
     /// taps in order. Forward (<paramref name="transposed"/> 0): A[d, s', t] = W[d, s', t]; input gradient (1):
     /// A[d, s', t] = W[γ·S/g + s', d − γ·D/g, K² − 1 − t]. Per source channel and tap: four vector loads (one per item;
@@ -84,18 +86,16 @@ public static partial class Conv2d
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Conv2dRows(Index1D i, int srcChannels, int dstChannels, int groups, int kernelSize, int height, int paddedWidth,
+    public static void Conv2dRows(Index1D i, int batch, int srcChannels, int dstChannels, int groups, int kernelSize, int height, int paddedWidth,
         int dstWidth, int segments, int transposed, int hasBias, ArrayView<float> padded, ArrayView<float> weight, ArrayView<float> bias,
         ArrayView<float> dst)
     {
         int srcPerGroup = srcChannels / groups;
         int dstPerGroup = dstChannels / groups;
         int blocksPerGroup = (dstPerGroup + ChannelBlock - 1) / ChannelBlock;
-        int items = height * segments, quads = (items + RowItems - 1) / RowItems;
+        int items = batch * height * segments, quads = (items + RowItems - 1) / RowItems;
         int j0 = i % quads * RowItems;
-        int rest = i / quads;
-        int b = rest % (groups * blocksPerGroup);
-        int n = rest / (groups * blocksPerGroup);
+        int b = i / quads;
         int g = b / blocksPerGroup;
         int d0 = g * dstPerGroup + b % blocksPerGroup * ChannelBlock;
         int last = g * dstPerGroup + dstPerGroup - 1;
@@ -120,11 +120,14 @@ public static partial class Conv2d
         var e1 = a1;
         var e2 = a2;
         var e3 = a3;
-        int o0 = ItemOffset(j0, segments, paddedWidth, dstWidth), o1 = ItemOffset(j1, segments, paddedWidth, dstWidth) - o0;
-        int o2 = ItemOffset(j2, segments, paddedWidth, dstWidth) - o0, o3 = ItemOffset(j3, segments, paddedWidth, dstWidth) - o0;
+        int paddedPlane = paddedHeight * paddedWidth, srcImage = srcChannels * paddedPlane;
+        int o0 = ItemOffset(j0, height, segments, srcImage, paddedWidth, dstWidth);
+        int o1 = ItemOffset(j1, height, segments, srcImage, paddedWidth, dstWidth) - o0;
+        int o2 = ItemOffset(j2, height, segments, srcImage, paddedWidth, dstWidth) - o0;
+        int o3 = ItemOffset(j3, height, segments, srcImage, paddedWidth, dstWidth) - o0;
         for (int s = 0; s < srcPerGroup; s++)
         {
-            int row = (n * srcChannels + g * srcPerGroup + s) * paddedHeight * paddedWidth + o0;
+            int row = (g * srcPerGroup + s) * paddedPlane + o0;
             int q0 = RowsWeight(transposed, d0, s, g, srcPerGroup, dstPerGroup, taps), q1 = RowsWeight(transposed, d1, s, g, srcPerGroup, dstPerGroup, taps);
             int q2 = RowsWeight(transposed, d2, s, g, srcPerGroup, dstPerGroup, taps), q3 = RowsWeight(transposed, d3, s, g, srcPerGroup, dstPerGroup, taps);
             for (int ky = 0; ky < kernelSize; ky++)
@@ -160,20 +163,23 @@ public static partial class Conv2d
                 row += paddedWidth;
             }
         }
-        int plane = height * dstWidth, more = last - d0;
-        int to = (n * dstChannels + d0) * plane;
-        StoreBlock(a0, a1, a2, a3, dst, to + ItemOffset(j0, segments, dstWidth, dstWidth), plane, more);
-        if (j1 > j0) StoreBlock(b0, b1, b2, b3, dst, to + ItemOffset(j1, segments, dstWidth, dstWidth), plane, more);
-        if (j2 > j1) StoreBlock(c0, c1, c2, c3, dst, to + ItemOffset(j2, segments, dstWidth, dstWidth), plane, more);
-        if (j3 > j2) StoreBlock(e0, e1, e2, e3, dst, to + ItemOffset(j3, segments, dstWidth, dstWidth), plane, more);
+        int plane = height * dstWidth, more = last - d0, dstImage = dstChannels * plane;
+        int to = d0 * plane;
+        StoreBlock(a0, a1, a2, a3, dst, to + ItemOffset(j0, height, segments, dstImage, dstWidth, dstWidth), plane, more);
+        if (j1 > j0) StoreBlock(b0, b1, b2, b3, dst, to + ItemOffset(j1, height, segments, dstImage, dstWidth, dstWidth), plane, more);
+        if (j2 > j1) StoreBlock(c0, c1, c2, c3, dst, to + ItemOffset(j2, height, segments, dstImage, dstWidth, dstWidth), plane, more);
+        if (j3 > j2) StoreBlock(e0, e1, e2, e3, dst, to + ItemOffset(j3, height, segments, dstImage, dstWidth, dstWidth), plane, more);
     }
 
     /// <summary>
-    /// Where item j = h·segments + σ of <see cref="Conv2dRows"/> starts in a plane of rows <paramref name="rowWidth"/>
-    /// apart: row h, column min(16σ, dstWidth − 16).
+    /// Where item j = (n·H + h)·segments + σ of <see cref="Conv2dRows"/> starts in images <paramref name="image"/>
+    /// floats apart whose rows are <paramref name="rowWidth"/> apart: image n, row h, column min(16σ, dstWidth − 16).
     /// </summary>
-    private static int ItemOffset(int j, int segments, int rowWidth, int dstWidth) =>
-        j / segments * rowWidth + Math.Min(j % segments * Segment, dstWidth - Segment);
+    private static int ItemOffset(int j, int height, int segments, int image, int rowWidth, int dstWidth)
+    {
+        int row = j / segments;
+        return row / height * image + row % height * rowWidth + Math.Min(j % segments * Segment, dstWidth - Segment);
+    }
 
     /// <summary>Stores the first 1 + <paramref name="more"/> (at most four) of a block's channel rows, <paramref name="plane"/> apart.</summary>
     private static void StoreBlock(Float16 a0, Float16 a1, Float16 a2, Float16 a3, ArrayView<float> dst, int to, int plane, int more)
@@ -316,12 +322,13 @@ public static partial class Conv2d
         if (options.KernelSize == 1) shape = shape with { H = 1, W = shape.Plane };
         int k = options.KernelSize, plane = shape.Plane;
         int segments = RowsWidth(shape.W) / Segment;
-        int lanes = options.Groups * Blocks(dstChannels / options.Groups) * ((shape.H * segments + RowItems - 1) / RowItems);
+        int blocks = options.Groups * Blocks(dstChannels / options.Groups);
+        int Lanes(int images) => blocks * ((images * shape.H * segments + RowItems - 1) / RowItems);
         if (k == 1 && shape.W >= Segment)
         {
             // A 1×1 has no halo and a row of 16 or more needs no columns past its end (the last segment overlaps the
             // one before): the source is its own padded plane, and one launch does it.
-            Conv2dRowsKernel.Launch(stream, shape.N * lanes, srcChannels, dstChannels, options.Groups, 1, 1, shape.W, shape.W, segments,
+            Conv2dRowsKernel.Launch(stream, Lanes(shape.N), shape.N, srcChannels, dstChannels, options.Groups, 1, 1, shape.W, shape.W, segments,
                 transposed ? 1 : 0, hasBias ? 1 : 0, src, weight, hasBias ? bias : weight, dst);
             return;
         }
@@ -339,7 +346,7 @@ public static partial class Conv2d
             var rows = crop ? scratch.SubView(images * paddedPerImage, images * rowsPerImage) : to;
             Conv2dPadRowsKernel.Launch(stream, images * srcChannels * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, replicate,
                 from, padded);
-            Conv2dRowsKernel.Launch(stream, images * lanes, srcChannels,
+            Conv2dRowsKernel.Launch(stream, Lanes(images), images, srcChannels,
                 dstChannels, options.Groups, k, shape.H, paddedWidth, dstWidth, segments, transposed ? 1 : 0, hasBias ? 1 : 0, padded, weight,
                 hasBias ? bias : weight, rows);
             if (crop) Conv2dCropRowsKernel.Launch(stream, images * dstChannels * shape.H, shape.W, dstWidth, rows, to);

@@ -23,8 +23,7 @@ namespace GpuAttention.Kernels;
 /// and segments in order (deterministic), folded once at the end.
 ///
 /// A row's last segment starts at W − 16 when W ≥ 16 (it overlaps the one before and writes the same values), so the
-/// output needs no padding; narrower images write 16-wide rows into scratch that <see cref="Conv2dCropRows"/> copies
-/// out. The padded planes are scratch rented per call (<see cref="OpScratch"/>), in chunks of images within
+/// output needs no padding; narrower images store the first W lanes of their one segment. The padded planes are scratch rented per call (<see cref="OpScratch"/>), in chunks of images within
 /// <see cref="MaxColumnFloats"/>. Replicate padding's input gradient is not a convolution (an edge pixel gathers every
 /// tap that clamped onto it); it runs the direct gather.
 /// </summary>
@@ -77,7 +76,7 @@ public static partial class Conv2d
     /// b·⌈N·H·segments / 4⌉ + q writes four items j = 4q .. 4q + 3 of the batch's N·H·segments (the last item again
     /// where they run out; consecutive items cross into the next image, so no lane repeats one where an image's H·segments
     /// is not a multiple of four), item j = (n·H + h)·segments + σ being <c>dst[n, d, h, w0 .. w0+16)</c>,
-    /// w0 = min(16σ, dstWidth − 16):
+    /// w0 = min(16σ, max(dstWidth − 16, 0)), the first min(dstWidth, 16) of them:
     /// <c>bias[d] + Σ_{s', t} A[d, s', t] · padded[n, γ·S/g + s', h + t/K, w0 + t mod K + ·]</c>, source channels and
     /// taps in order. Forward (<paramref name="transposed"/> 0): A[d, s', t] = W[d, s', t]; input gradient (1):
     /// A[d, s', t] = W[γ·S/g + s', d − γ·D/g, K² − 1 − t]. Per source channel and tap: four vector loads (one per item;
@@ -165,29 +164,33 @@ public static partial class Conv2d
         }
         int plane = height * dstWidth, more = last - d0, dstImage = dstChannels * plane;
         int to = d0 * plane;
-        StoreBlock(a0, a1, a2, a3, dst, to + ItemOffset(j0, height, segments, dstImage, dstWidth, dstWidth), plane, more);
-        if (j1 > j0) StoreBlock(b0, b1, b2, b3, dst, to + ItemOffset(j1, height, segments, dstImage, dstWidth, dstWidth), plane, more);
-        if (j2 > j1) StoreBlock(c0, c1, c2, c3, dst, to + ItemOffset(j2, height, segments, dstImage, dstWidth, dstWidth), plane, more);
-        if (j3 > j2) StoreBlock(e0, e1, e2, e3, dst, to + ItemOffset(j3, height, segments, dstImage, dstWidth, dstWidth), plane, more);
+        int count = Math.Min(dstWidth, Segment);
+        StoreBlock(a0, a1, a2, a3, dst, to + ItemOffset(j0, height, segments, dstImage, dstWidth, dstWidth), count, plane, more);
+        if (j1 > j0) StoreBlock(b0, b1, b2, b3, dst, to + ItemOffset(j1, height, segments, dstImage, dstWidth, dstWidth), count, plane, more);
+        if (j2 > j1) StoreBlock(c0, c1, c2, c3, dst, to + ItemOffset(j2, height, segments, dstImage, dstWidth, dstWidth), count, plane, more);
+        if (j3 > j2) StoreBlock(e0, e1, e2, e3, dst, to + ItemOffset(j3, height, segments, dstImage, dstWidth, dstWidth), count, plane, more);
     }
 
     /// <summary>
     /// Where item j = (n·H + h)·segments + σ of <see cref="Conv2dRows"/> starts in images <paramref name="image"/>
-    /// floats apart whose rows are <paramref name="rowWidth"/> apart: image n, row h, column min(16σ, dstWidth − 16).
+    /// floats apart whose rows are <paramref name="rowWidth"/> apart: image n, row h, column min(16σ, max(dstWidth − 16, 0)).
     /// </summary>
     private static int ItemOffset(int j, int height, int segments, int image, int rowWidth, int dstWidth)
     {
         int row = j / segments;
-        return row / height * image + row % height * rowWidth + Math.Min(j % segments * Segment, dstWidth - Segment);
+        return row / height * image + row % height * rowWidth + Math.Min(j % segments * Segment, Math.Max(dstWidth - Segment, 0));
     }
 
-    /// <summary>Stores the first 1 + <paramref name="more"/> (at most four) of a block's channel rows, <paramref name="plane"/> apart.</summary>
-    private static void StoreBlock(Float16 a0, Float16 a1, Float16 a2, Float16 a3, ArrayView<float> dst, int to, int plane, int more)
+    /// <summary>
+    /// Stores the first <paramref name="count"/> lanes of the first 1 + <paramref name="more"/> (at most four) of a
+    /// block's channel rows, <paramref name="plane"/> apart.
+    /// </summary>
+    private static void StoreBlock(Float16 a0, Float16 a1, Float16 a2, Float16 a3, ArrayView<float> dst, int to, int count, int plane, int more)
     {
-        a0.Store(dst, to);
-        if (more >= 1) a1.Store(dst, to + plane);
-        if (more >= 2) a2.Store(dst, to + 2 * plane);
-        if (more >= 3) a3.Store(dst, to + 3 * plane);
+        a0.Store(dst, to, count);
+        if (more >= 1) a1.Store(dst, to + plane, count);
+        if (more >= 2) a2.Store(dst, to + 2 * plane, count);
+        if (more >= 3) a3.Store(dst, to + 3 * plane, count);
     }
 
     /// <summary>Where <see cref="Conv2dRows"/>' A[d, s', t] is, at tap 0; tap t is t further (forward) or back (transposed, flipped).</summary>
@@ -195,15 +198,6 @@ public static partial class Conv2d
         transposed == 0
             ? (d * srcPerGroup + s) * taps
             : ((g * srcPerGroup + s) * dstPerGroup + d - g * dstPerGroup) * taps + taps - 1;
-
-    /// <summary>Lane r copies the first <paramref name="width"/> floats of 16-wide row r of <paramref name="rows"/> into row r of <paramref name="dst"/>.</summary>
-    [Kernel]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Conv2dCropRows(Index1D r, int width, int rowWidth, ArrayView<float> rows, ArrayView<float> dst)
-    {
-        int from = r * rowWidth, to = r * width;
-        for (int w = 0; w < width; w++) dst[to + w] = rows[from + w];
-    }
 
     /// <summary>
     /// Lane b'·T + τ below <paramref name="weightLanes"/> (b' a block of four output channels o0..o0+3 in group γ, τ a
@@ -333,23 +327,16 @@ public static partial class Conv2d
             return;
         }
         int paddedHeight = shape.H + k - 1, paddedWidth = RowsWidth(shape.W) + k - 1;
-        int dstWidth = Math.Max(shape.W, Segment);
-        bool crop = dstWidth != shape.W;
         long paddedPerImage = (long)srcChannels * paddedHeight * paddedWidth;
-        long rowsPerImage = crop ? (long)dstChannels * shape.H * dstWidth : 0;
         int replicate = transposed ? 0 : Replicate(options);
-        InImageChunks(stream, paddedPerImage + rowsPerImage, shape.N, (n0, images, scratch) =>
+        InImageChunks(stream, paddedPerImage, shape.N, (n0, images, padded) =>
         {
             var from = src.SubView((long)n0 * srcChannels * plane, (long)images * srcChannels * plane);
             var to = dst.SubView((long)n0 * dstChannels * plane, (long)images * dstChannels * plane);
-            var padded = scratch.SubView(0, images * paddedPerImage);
-            var rows = crop ? scratch.SubView(images * paddedPerImage, images * rowsPerImage) : to;
             Conv2dPadRowsKernel.Launch(stream, images * srcChannels * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, replicate,
                 from, padded);
-            Conv2dRowsKernel.Launch(stream, Lanes(images), images, srcChannels,
-                dstChannels, options.Groups, k, shape.H, paddedWidth, dstWidth, segments, transposed ? 1 : 0, hasBias ? 1 : 0, padded, weight,
-                hasBias ? bias : weight, rows);
-            if (crop) Conv2dCropRowsKernel.Launch(stream, images * dstChannels * shape.H, shape.W, dstWidth, rows, to);
+            Conv2dRowsKernel.Launch(stream, Lanes(images), images, srcChannels, dstChannels, options.Groups, k, shape.H, paddedWidth, shape.W,
+                segments, transposed ? 1 : 0, hasBias ? 1 : 0, padded, weight, hasBias ? bias : weight, to);
         });
     }
 

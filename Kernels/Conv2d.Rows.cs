@@ -23,9 +23,10 @@ namespace GpuAttention.Kernels;
 /// and segments in order (deterministic), folded once at the end.
 ///
 /// A row's last segment starts at W − 16 when W ≥ 16 (it overlaps the one before and writes the same values), so the
-/// output needs no padding; narrower images store the first W lanes of their one segment. The padded planes are scratch rented per call (<see cref="OpScratch"/>), in chunks of images within
-/// <see cref="MaxColumnFloats"/>. Replicate padding's input gradient is not a convolution (an edge pixel gathers every
-/// tap that clamped onto it); it runs the direct gather.
+/// output needs no padding; narrower images store the first W lanes of their one segment. The padded planes are
+/// scratch rented per call (<see cref="OpScratch"/>), in chunks of images within <see cref="MaxColumnFloats"/>.
+/// Replicate padding's input gradient is not a convolution (an edge pixel gathers every tap that clamped onto it); it
+/// runs the direct gather.
 /// </summary>
 public static partial class Conv2d
 {

@@ -132,12 +132,11 @@ public static partial class ChannelMlp
         int d0 = i / quads * 4, last = dstChannels - 1;
         int d1 = Math.Min(d0 + 1, last), d2 = Math.Min(d0 + 2, last), d3 = Math.Min(d0 + 3, last);
         int j1 = Math.Min(j0 + 1, items - 1), j2 = Math.Min(j0 + 2, items - 1), j3 = Math.Min(j0 + 3, items - 1);
-        int p0 = j0 % vectors * Float16.Count, p1 = j1 % vectors * Float16.Count;
-        int p2 = j2 % vectors * Float16.Count, p3 = j3 % vectors * Float16.Count;
-        int n0 = plane - p0, n1 = plane - p1, n2 = plane - p2, n3 = plane - p3;
+        int n0 = plane - ItemStart(j0, vectors, 0), n1 = plane - ItemStart(j1, vectors, 0);
+        int n2 = plane - ItemStart(j2, vectors, 0), n3 = plane - ItemStart(j3, vectors, 0);
         int srcImage = srcChannels * plane, dstImage = dstChannels * plane;
-        int s0 = j0 / vectors * srcImage + p0, s1 = j1 / vectors * srcImage + p1;
-        int s2 = j2 / vectors * srcImage + p2, s3 = j3 / vectors * srcImage + p3;
+        int s0 = ItemStart(j0, vectors, srcImage), s1 = ItemStart(j1, vectors, srcImage);
+        int s2 = ItemStart(j2, vectors, srcImage), s3 = ItemStart(j3, vectors, srcImage);
         var a0 = new Float16(hasBias != 0 ? bias[d0] : 0f);
         var a1 = new Float16(hasBias != 0 ? bias[d1] : 0f);
         var a2 = new Float16(hasBias != 0 ? bias[d2] : 0f);
@@ -217,13 +216,19 @@ public static partial class ChannelMlp
             at += plane;
         }
         int to = d0 * plane, more = last - d0;
-        int t0 = to + j0 / vectors * dstImage + p0, t1 = to + j1 / vectors * dstImage + p1;
-        int t2 = to + j2 / vectors * dstImage + p2, t3 = to + j3 / vectors * dstImage + p3;
+        int t0 = to + ItemStart(j0, vectors, dstImage), t1 = to + ItemStart(j1, vectors, dstImage);
+        int t2 = to + ItemStart(j2, vectors, dstImage), t3 = to + ItemStart(j3, vectors, dstImage);
         FinishProducts(a0, a1, a2, a3, dst, pre, x, dOut, g, t0, n0, plane, more, accumulate, epilogue);
         if (j1 > j0) FinishProducts(b0, b1, b2, b3, dst, pre, x, dOut, g, t1, n1, plane, more, accumulate, epilogue);
         if (j2 > j1) FinishProducts(c0, c1, c2, c3, dst, pre, x, dOut, g, t2, n2, plane, more, accumulate, epilogue);
         if (j3 > j2) FinishProducts(e0, e1, e2, e3, dst, pre, x, dOut, g, t3, n3, plane, more, accumulate, epilogue);
     }
+
+    /// <summary>
+    /// Where vector j of <see cref="ChannelMlpProductRows"/>' batch starts, in images <paramref name="image"/> floats
+    /// apart with <paramref name="vectors"/> vectors a plane: image j / V, pixel 16·(j mod V) (with image 0: the pixel).
+    /// </summary>
+    private static int ItemStart(int j, int vectors, int image) => j / vectors * image + j % vectors * Float16.Count;
 
     /// <summary>
     /// The epilogue of <see cref="ChannelMlpProductRows"/> for one vector of the first 1 + <paramref name="more"/> (at

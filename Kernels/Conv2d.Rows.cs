@@ -318,13 +318,15 @@ public static partial class Conv2d
         int k = options.KernelSize, plane = shape.Plane;
         int segments = RowsWidth(shape.W) / Segment;
         int blocks = options.Groups * Blocks(dstChannels / options.Groups);
-        int Lanes(int images) => blocks * ((images * shape.H * segments + RowItems - 1) / RowItems);
+        void Rows(int images, ArrayView<float> source, int sourceWidth, ArrayView<float> to) =>
+            Conv2dRowsKernel.Launch(stream, blocks * ((images * shape.H * segments + RowItems - 1) / RowItems), images, srcChannels, dstChannels,
+                options.Groups, k, shape.H, sourceWidth, shape.W, segments, transposed ? 1 : 0, hasBias ? 1 : 0, source, weight,
+                hasBias ? bias : weight, to);
         if (k == 1 && shape.W >= Segment)
         {
             // A 1×1 has no halo and a row of 16 or more needs no columns past its end (the last segment overlaps the
             // one before): the source is its own padded plane, and one launch does it.
-            Conv2dRowsKernel.Launch(stream, Lanes(shape.N), shape.N, srcChannels, dstChannels, options.Groups, 1, 1, shape.W, shape.W, segments,
-                transposed ? 1 : 0, hasBias ? 1 : 0, src, weight, hasBias ? bias : weight, dst);
+            Rows(shape.N, src, shape.W, dst);
             return;
         }
         int paddedHeight = shape.H + k - 1, paddedWidth = RowsWidth(shape.W) + k - 1;
@@ -336,8 +338,7 @@ public static partial class Conv2d
             var to = dst.SubView((long)n0 * dstChannels * plane, (long)images * dstChannels * plane);
             Conv2dPadRowsKernel.Launch(stream, images * srcChannels * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, replicate,
                 from, padded);
-            Conv2dRowsKernel.Launch(stream, Lanes(images), images, srcChannels, dstChannels, options.Groups, k, shape.H, paddedWidth, shape.W,
-                segments, transposed ? 1 : 0, hasBias ? 1 : 0, padded, weight, hasBias ? bias : weight, to);
+            Rows(images, padded, paddedWidth, to);
         });
     }
 

@@ -18,9 +18,9 @@ namespace GpuAttention.Kernels;
 /// same kernel over padded dOut with the weight's channels swapped and its taps flipped (<c>transposed</c> = 1).
 /// Measured on PoCL: 105–130 GFLOP/s forward and input gradient for 3×3–7×7, 150–175 weight gradient
 /// (docs/ops/conv2d.md).
-/// <see cref="Conv2dRowsWeightGradient"/> gives each lane four output channels × four taps of one input channel:
-/// per 16 pixels of a row, four dOut loads, four shifted input loads, 16 FMAs into 16 running vectors, images, rows
-/// and segments in order (deterministic), folded once at the end.
+/// <see cref="Conv2dRowsWeightGradient"/> gives each lane four output channels × five taps: per 16 pixels of a row,
+/// four dOut loads (from rows of whole segments, aligned), five shifted input loads, 20 FMAs into 20 running vectors,
+/// images, rows and segments in order (deterministic), folded once at the end.
 ///
 /// A row's last segment starts at W − 16 when W ≥ 16 (it overlaps the one before and writes the same values), so the
 /// output needs no padding; narrower images store the first W lanes of their one segment. The padded planes are
@@ -37,7 +37,7 @@ public static partial class Conv2d
     private const int RowItems = 4;
 
     /// <summary>Weight-row elements (input channel and tap) of one lane of <see cref="Conv2dRowsWeightGradient"/>.</summary>
-    private const int DepthBlock = 4;
+    private const int DepthBlock = 5;
 
     /// <summary>Whether the row kernels run: on a CPU device, but not for replicate padding's input gradient of a K &gt; 1.</summary>
     private static bool UseRows(AcceleratorStream stream, Conv2dOptions options, bool inputGradient) =>
@@ -202,16 +202,17 @@ public static partial class Conv2d
 
     /// <summary>
     /// Lane b'·T + τ below <paramref name="weightLanes"/> (b' a block of four output channels o0..o0+3 in group γ, τ a
-    /// block of four k0..k0+3 of the weight row's depth k = c'·K² + t &lt; (C/g)·K²; fewer at either end) adds
+    /// block of five k0..k0+4 of the weight row's depth k = c'·K² + t &lt; (C/g)·K²; fewer at either end) adds
     /// <c>dWeight[o, k] += Σ_n Σ_h Σ_w dOut[n, o, h, w] · x[n, γ·C/g + c', h + t/K − p, w + t mod K − p]</c>, from the
-    /// padded planes of x and of dOut (zeros padded, so the columns past W add 0), 16 pixels at a time in order: per
-    /// step four dOut loads, four input loads (each k its own shift or plane) and 16 FMAs into 16 running vectors.
+    /// padded planes of x and dOut's rows rounded up to whole segments (zeros past W, so the columns past W add 0; dOut
+    /// itself when W is a multiple of 16), 16 pixels at a time in order: per step four dOut loads (whole segments, so
+    /// aligned where the rows are), five input loads (each k its own shift or plane) and 20 FMAs into 20 running vectors.
     /// Lanes past it add <c>dBias[o] += Σ dOut[n, o, ·]</c>.
     /// </summary>
     [Kernel]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2dRowsWeightGradient(Index1D i, int batch, int channels, int outChannels, int groups, int kernelSize, int height,
-        int width, int paddedWidth, int weightLanes, ArrayView<float> paddedX, ArrayView<float> paddedDOut, ArrayView<float> dOut,
+        int width, int paddedWidth, int weightLanes, ArrayView<float> paddedX, ArrayView<float> dOutRows, ArrayView<float> dOut,
         ArrayView<float> dWeight, ArrayView<float> dBias)
     {
         if (i >= weightLanes)
@@ -231,51 +232,53 @@ public static partial class Conv2d
         int last = g * outPerGroup + outPerGroup - 1;
         int o1 = Math.Min(o0 + 1, last), o2 = Math.Min(o0 + 2, last), o3 = Math.Min(o0 + 3, last);
         int k0 = i % depthBlocks * DepthBlock;
-        int pad = kernelSize / 2;
-        int paddedHeight = height + kernelSize - 1;
-        int paddedPlane = paddedHeight * paddedWidth;
+        int paddedPlane = (height + kernelSize - 1) * paddedWidth;
         int x0 = RowsTapOffset(k0, depth, taps, kernelSize, paddedPlane, paddedWidth), x1 = RowsTapOffset(k0 + 1, depth, taps, kernelSize, paddedPlane, paddedWidth);
         int x2 = RowsTapOffset(k0 + 2, depth, taps, kernelSize, paddedPlane, paddedWidth), x3 = RowsTapOffset(k0 + 3, depth, taps, kernelSize, paddedPlane, paddedWidth);
-        int columns = RowsWidth(width);
-        var a00 = new Float16(); var a01 = new Float16(); var a02 = new Float16(); var a03 = new Float16();
-        var a10 = new Float16(); var a11 = new Float16(); var a12 = new Float16(); var a13 = new Float16();
-        var a20 = new Float16(); var a21 = new Float16(); var a22 = new Float16(); var a23 = new Float16();
-        var a30 = new Float16(); var a31 = new Float16(); var a32 = new Float16(); var a33 = new Float16();
+        int x4 = RowsTapOffset(k0 + 4, depth, taps, kernelSize, paddedPlane, paddedWidth);
+        int columns = RowsWidth(width), dOutPlane = height * columns;
+        var a00 = new Float16(); var a01 = new Float16(); var a02 = new Float16(); var a03 = new Float16(); var a04 = new Float16();
+        var a10 = new Float16(); var a11 = new Float16(); var a12 = new Float16(); var a13 = new Float16(); var a14 = new Float16();
+        var a20 = new Float16(); var a21 = new Float16(); var a22 = new Float16(); var a23 = new Float16(); var a24 = new Float16();
+        var a30 = new Float16(); var a31 = new Float16(); var a32 = new Float16(); var a33 = new Float16(); var a34 = new Float16();
         for (int n = 0; n < batch; n++)
         {
             int xPlanes = (n * channels + g * inPerGroup) * paddedPlane;
-            int d0 = (n * outChannels + o0) * paddedPlane + pad * paddedWidth + pad, d1 = (n * outChannels + o1) * paddedPlane + pad * paddedWidth + pad;
-            int d2 = (n * outChannels + o2) * paddedPlane + pad * paddedWidth + pad, d3 = (n * outChannels + o3) * paddedPlane + pad * paddedWidth + pad;
+            int d0 = (n * outChannels + o0) * dOutPlane, d1 = (n * outChannels + o1) * dOutPlane;
+            int d2 = (n * outChannels + o2) * dOutPlane, d3 = (n * outChannels + o3) * dOutPlane;
             for (int h = 0; h < height; h++)
             {
-                int row = h * paddedWidth;
+                int xRow = xPlanes + h * paddedWidth, dRow = h * columns;
                 for (int w = 0; w < columns; w += Segment)
                 {
-                    int at = xPlanes + row + w;
-                    var v0 = Float16.Load(paddedX, at + x0);
-                    var v1 = Float16.Load(paddedX, at + x1);
-                    var v2 = Float16.Load(paddedX, at + x2);
-                    var v3 = Float16.Load(paddedX, at + x3);
-                    var g0 = Float16.Load(paddedDOut, d0 + row + w);
-                    a00 = Float16.FusedMultiplyAdd(g0, v0, a00); a01 = Float16.FusedMultiplyAdd(g0, v1, a01);
-                    a02 = Float16.FusedMultiplyAdd(g0, v2, a02); a03 = Float16.FusedMultiplyAdd(g0, v3, a03);
-                    var g1 = Float16.Load(paddedDOut, d1 + row + w);
-                    a10 = Float16.FusedMultiplyAdd(g1, v0, a10); a11 = Float16.FusedMultiplyAdd(g1, v1, a11);
-                    a12 = Float16.FusedMultiplyAdd(g1, v2, a12); a13 = Float16.FusedMultiplyAdd(g1, v3, a13);
-                    var g2 = Float16.Load(paddedDOut, d2 + row + w);
-                    a20 = Float16.FusedMultiplyAdd(g2, v0, a20); a21 = Float16.FusedMultiplyAdd(g2, v1, a21);
-                    a22 = Float16.FusedMultiplyAdd(g2, v2, a22); a23 = Float16.FusedMultiplyAdd(g2, v3, a23);
-                    var g3 = Float16.Load(paddedDOut, d3 + row + w);
-                    a30 = Float16.FusedMultiplyAdd(g3, v0, a30); a31 = Float16.FusedMultiplyAdd(g3, v1, a31);
-                    a32 = Float16.FusedMultiplyAdd(g3, v2, a32); a33 = Float16.FusedMultiplyAdd(g3, v3, a33);
+                    var g0 = Float16.Load(dOutRows, d0 + dRow + w);
+                    var g1 = Float16.Load(dOutRows, d1 + dRow + w);
+                    var g2 = Float16.Load(dOutRows, d2 + dRow + w);
+                    var g3 = Float16.Load(dOutRows, d3 + dRow + w);
+                    int at = xRow + w;
+                    var v = Float16.Load(paddedX, at + x0);
+                    a00 = Float16.FusedMultiplyAdd(g0, v, a00); a10 = Float16.FusedMultiplyAdd(g1, v, a10);
+                    a20 = Float16.FusedMultiplyAdd(g2, v, a20); a30 = Float16.FusedMultiplyAdd(g3, v, a30);
+                    v = Float16.Load(paddedX, at + x1);
+                    a01 = Float16.FusedMultiplyAdd(g0, v, a01); a11 = Float16.FusedMultiplyAdd(g1, v, a11);
+                    a21 = Float16.FusedMultiplyAdd(g2, v, a21); a31 = Float16.FusedMultiplyAdd(g3, v, a31);
+                    v = Float16.Load(paddedX, at + x2);
+                    a02 = Float16.FusedMultiplyAdd(g0, v, a02); a12 = Float16.FusedMultiplyAdd(g1, v, a12);
+                    a22 = Float16.FusedMultiplyAdd(g2, v, a22); a32 = Float16.FusedMultiplyAdd(g3, v, a32);
+                    v = Float16.Load(paddedX, at + x3);
+                    a03 = Float16.FusedMultiplyAdd(g0, v, a03); a13 = Float16.FusedMultiplyAdd(g1, v, a13);
+                    a23 = Float16.FusedMultiplyAdd(g2, v, a23); a33 = Float16.FusedMultiplyAdd(g3, v, a33);
+                    v = Float16.Load(paddedX, at + x4);
+                    a04 = Float16.FusedMultiplyAdd(g0, v, a04); a14 = Float16.FusedMultiplyAdd(g1, v, a14);
+                    a24 = Float16.FusedMultiplyAdd(g2, v, a24); a34 = Float16.FusedMultiplyAdd(g3, v, a34);
                 }
             }
         }
         int count = Math.Min(DepthBlock, depth - k0);
-        AddBlockSums(dWeight, o0 * depth + k0, count, a00, a01, a02, a03);
-        if (o0 + 1 <= last) AddBlockSums(dWeight, o1 * depth + k0, count, a10, a11, a12, a13);
-        if (o0 + 2 <= last) AddBlockSums(dWeight, o2 * depth + k0, count, a20, a21, a22, a23);
-        if (o0 + 3 <= last) AddBlockSums(dWeight, o3 * depth + k0, count, a30, a31, a32, a33);
+        AddBlockSums(dWeight, o0 * depth + k0, count, a00, a01, a02, a03, a04);
+        if (o0 + 1 <= last) AddBlockSums(dWeight, o1 * depth + k0, count, a10, a11, a12, a13, a14);
+        if (o0 + 2 <= last) AddBlockSums(dWeight, o2 * depth + k0, count, a20, a21, a22, a23, a24);
+        if (o0 + 3 <= last) AddBlockSums(dWeight, o3 * depth + k0, count, a30, a31, a32, a33, a34);
     }
 
     /// <summary>
@@ -289,13 +292,14 @@ public static partial class Conv2d
         return at / taps * paddedPlane + t / kernelSize * paddedWidth + t % kernelSize;
     }
 
-    /// <summary>Adds the first <paramref name="count"/> of four sums to <c>dWeight[at ..]</c>.</summary>
-    private static void AddBlockSums(ArrayView<float> dWeight, int at, int count, Float16 s0, Float16 s1, Float16 s2, Float16 s3)
+    /// <summary>Adds the first <paramref name="count"/> of five sums to <c>dWeight[at ..]</c>.</summary>
+    private static void AddBlockSums(ArrayView<float> dWeight, int at, int count, Float16 s0, Float16 s1, Float16 s2, Float16 s3, Float16 s4)
     {
         dWeight[at] += s0.Sum();
         if (count > 1) dWeight[at + 1] += s1.Sum();
         if (count > 2) dWeight[at + 2] += s2.Sum();
         if (count > 3) dWeight[at + 3] += s3.Sum();
+        if (count > 4) dWeight[at + 4] += s4.Sum();
     }
 
     /// <summary><c>dBias[o] += Σ_n Σ dOut[n, o, ·]</c>, images in order: the bias lanes of the CPU-shaped weight gradients.</summary>
@@ -345,29 +349,41 @@ public static partial class Conv2d
     /// <summary>
     /// Enqueues <c>dWeight += ∂L/∂W</c> and, when <paramref name="dBias"/> is valid, <c>dBias += Σ dOut</c> of a K×K
     /// convolution from x ([N, C, H, W] of <paramref name="shape"/>, <paramref name="replicate"/> 1 for replicate
-    /// padding) to dOut ([N, <paramref name="outChannels"/>, H, W]): pads x and dOut (zeros) and runs
-    /// <see cref="Conv2dRowsWeightGradient"/>, in chunks of images whose padded planes fit <see cref="MaxColumnFloats"/>,
-    /// each chunk adding its images' sums. A 1×1 one (also the channel MLP's weights) reads each plane as one row.
+    /// padding) to dOut ([N, <paramref name="outChannels"/>, H, W]) with <see cref="Conv2dRowsWeightGradient"/>. It pads
+    /// x (a 1×1 over rows of whole segments reads x itself) and, unless W is a multiple of 16, copies dOut into rows of
+    /// whole segments, first in the scratch so that they stay aligned; in chunks of images whose copies fit
+    /// <see cref="MaxColumnFloats"/>, each chunk adding its images' sums. A 1×1 one (also the channel MLP's weights)
+    /// reads each plane as one row.
     /// </summary>
     internal static void RowsWeightGradient(AcceleratorStream stream, Shape4 shape, int outChannels, int groups, int kernelSize, int replicate,
         ArrayView<float> x, ArrayView<float> dOut, ArrayView<float> dWeight, ArrayView<float> dBias)
     {
         if (kernelSize == 1) shape = shape with { H = 1, W = shape.Plane };
-        int k = kernelSize, plane = shape.Plane, o = outChannels, g = groups;
-        int paddedHeight = shape.H + k - 1, paddedWidth = RowsWidth(shape.W) + k - 1;
-        long xPerImage = (long)shape.C * paddedHeight * paddedWidth, dOutPerImage = (long)o * paddedHeight * paddedWidth;
+        int k = kernelSize, plane = shape.Plane, o = outChannels, g = groups, columns = RowsWidth(shape.W);
+        int paddedHeight = shape.H + k - 1, paddedWidth = columns + k - 1;
+        bool padX = k > 1 || columns != shape.W, padDOut = columns != shape.W;
+        long xPerImage = padX ? (long)shape.C * paddedHeight * paddedWidth : 0, dOutPerImage = padDOut ? (long)o * shape.H * columns : 0;
         int weightLanes = g * Blocks(o / g) * ((shape.C / g * k * k + DepthBlock - 1) / DepthBlock);
+        void Gradient(int images, ArrayView<float> paddedX, ArrayView<float> dOutRows, ArrayView<float> gradient) =>
+            Conv2dRowsWeightGradientKernel.Launch(stream, weightLanes + (dBias.IsValid ? o : 0), images, shape.C, o, g, k, shape.H, shape.W,
+                paddedWidth, weightLanes, paddedX, dOutRows, gradient, dWeight, dBias.IsValid ? dBias : dWeight);
+        if (!padX && !padDOut)
+        {
+            Gradient(shape.N, x, dOut, dOut);
+            return;
+        }
         InImageChunks(stream, xPerImage + dOutPerImage, shape.N, (n0, images, scratch) =>
         {
-            var paddedX = scratch.SubView(0, images * xPerImage);
-            var paddedDOut = scratch.SubView(images * xPerImage, images * dOutPerImage);
+            var from = x.SubView((long)n0 * shape.C * plane, (long)images * shape.C * plane);
             var gradient = dOut.SubView((long)n0 * o * plane, (long)images * o * plane);
-            Conv2dPadRowsKernel.Launch(stream, images * shape.C * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, replicate,
-                x.SubView((long)n0 * shape.C * plane, (long)images * shape.C * plane), paddedX);
-            Conv2dPadRowsKernel.Launch(stream, images * o * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, 0, gradient,
-                paddedDOut);
-            Conv2dRowsWeightGradientKernel.Launch(stream, weightLanes + (dBias.IsValid ? o : 0), images, shape.C, o, g, k, shape.H, shape.W,
-                paddedWidth, weightLanes, paddedX, paddedDOut, gradient, dWeight, dBias.IsValid ? dBias : dWeight);
+            var dOutRows = padDOut ? scratch.SubView(0, images * dOutPerImage) : gradient;
+            var paddedX = padX ? scratch.SubView(images * dOutPerImage, images * xPerImage) : from;
+            if (padDOut)
+                Conv2dPadRowsKernel.Launch(stream, images * o * shape.H, shape.H, shape.W, 0, shape.H, columns, 0, gradient, dOutRows);
+            if (padX)
+                Conv2dPadRowsKernel.Launch(stream, images * shape.C * paddedHeight, shape.H, shape.W, k / 2, paddedHeight, paddedWidth, replicate,
+                    from, paddedX);
+            Gradient(images, paddedX, dOutRows, gradient);
         });
     }
 

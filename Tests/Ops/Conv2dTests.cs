@@ -144,9 +144,9 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
 
     /// <summary>
     /// The CPU-shaped (row) forward and backward with their padded planes limited to one and to two images' worth of
-    /// the largest of them (the weight gradient's padded x and dOut, 10 channels of 7 × 18 for 3×3; 10 planes of 32 for
-    /// 1×1, read as rows): the batch of 3 runs in chunks of 1, and of 2 + 1; each chunk writes only its own images, and
-    /// the weight and bias gradients add every chunk's sums.
+    /// the largest of them (the weight gradient's padded x, 4 channels of 7 × 18 for 3×3, and dOut's rows, 6 planes of
+    /// 5 × 16; 10 planes of 32 for 1×1, read as rows): the batch of 3 runs in chunks of 1, and of 2 + 1; each chunk
+    /// writes only its own images, and the weight and bias gradients add every chunk's sums.
     /// </summary>
     [Theory]
     [InlineData(1, 3)]
@@ -161,8 +161,8 @@ public abstract class Conv2dTests(AcceleratorKind kind) : OpTest(kind)
         double[] dOut = Random(22, options.OutputShape(shape).Size);
         double[] dWeightBefore = Random(23, weight.Length), dBiasBefore = Random(24, 6);
         using var kernels = KernelShape.Force(false);
-        int paddedPlane = k == 1 ? 32 : (shape.H + k - 1) * (16 + k - 1);
-        Conv2d.ColumnFloatsForTests = imagesPerChunk * (shape.C + options.OutChannels) * paddedPlane;
+        int perImage = k == 1 ? (shape.C + options.OutChannels) * 32 : shape.C * (shape.H + k - 1) * (16 + k - 1) + options.OutChannels * shape.H * 16;
+        Conv2d.ColumnFloatsForTests = imagesPerChunk * perImage;
         try
         {
             using var bx = Upload(x);
